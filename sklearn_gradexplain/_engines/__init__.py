@@ -1,0 +1,1 @@
+"""Gradient engines: torch autograd and vectorized finite differences."""

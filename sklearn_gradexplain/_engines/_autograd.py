@@ -1,0 +1,200 @@
+"""Exact gradients with torch autograd.
+
+Per-sample gradients come from the gradient of the *sum* of an output over the batch
+(one backward pass per output), which equals the per-sample gradients because rows do
+not interact in evaluation mode. A k-output Jacobian is one forward pass and k backward
+passes (faster on CPU than ``vmap``/``jacrev``, see NOTES.md).
+"""
+
+import copy
+
+import numpy as np
+
+from .._compat import skorch_predict_nonlinearity
+from .._response import is_skorch_net
+from ..exceptions import NotDifferentiableError
+
+
+def torch_dtype(numpy_dtype):
+    """float32 stays float32; everything else is computed in float64."""
+    import torch
+
+    return torch.float32 if np.dtype(numpy_dtype) == np.float32 else torch.float64
+
+
+def torch_response(model, response_method, dtype, device):
+    """A torch function ``X -> raw response`` equal to ``model.<response_method>``.
+
+    Parameters
+    ----------
+    model : estimator
+        Fitted skorch net or translatable scikit-learn estimator.
+    response_method : str
+        Resolved response method.
+    dtype : torch.dtype
+        Computation dtype (ignored for skorch nets, which use their module's dtype).
+    device : str or torch.device
+
+    Returns
+    -------
+    function : callable
+        Maps a tensor of shape (n, n_features) to the raw response, (n,) or (n, k).
+
+    Raises
+    ------
+    NotDifferentiableError
+        If the model cannot be expressed in torch.
+    """
+    try:
+        import torch  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - torch is an extra
+        raise NotDifferentiableError(
+            "method='autograd' needs torch (pip install 'sklearn-gradexplain[torch]'); "
+            "use method='finite_difference'."
+        ) from exc
+    if is_skorch_net(model):
+        return SkorchResponse(model, response_method, device)
+    from ._translate import translate
+
+    return translate(model, response_method, dtype=dtype, device=device)
+
+
+class SkorchResponse:
+    """The differentiable response of a skorch net.
+
+    ``predict_proba`` is ``module_``'s output (first element of a tuple) passed through
+    the net's own predict nonlinearity, computed in torch; ``decision_function`` and
+    ``predict`` are the raw module output. The module is called through
+    ``torch.func.functional_call`` with detached parameters, so the net is never
+    modified; a module in training mode, or on another device, is copied first.
+    """
+
+    def __init__(self, net, response_method, device):
+        import torch
+
+        if not hasattr(net, "module_"):
+            raise NotDifferentiableError(f"{type(net).__name__} is not initialized.")
+        module = net.module_
+        parameter = next(iter(module.parameters()), None)
+        self.dtype = parameter.dtype if parameter is not None else torch.float32
+        module_device = parameter.device if parameter is not None else None
+        self.device = torch.device(device)
+        needs_copy = any(m.training for m in module.modules()) or (
+            module_device is not None and module_device != self.device
+        )
+        if needs_copy:
+            module = copy.deepcopy(module).eval().to(self.device)
+        self.module = module
+        self.state = {
+            name: tensor.detach()
+            for name, tensor in [*module.named_parameters(), *module.named_buffers()]
+        }
+        self.nonlinearity = (
+            skorch_predict_nonlinearity(net) if response_method == "predict_proba" else None
+        )
+
+    def __call__(self, X):
+        from torch.func import functional_call
+
+        out = functional_call(self.module, self.state, (X.to(self.dtype),))
+        if isinstance(out, tuple):
+            out = out[0]
+        if self.nonlinearity is not None:
+            if out.ndim == 2 and out.shape[1] == 1:
+                out = out.reshape(-1)
+            out = self.nonlinearity(out)
+        return out
+
+
+class AutogradEngine:
+    """Gradients of a torch function of the input by reverse-mode autograd.
+
+    Parameters
+    ----------
+    function : callable
+        Tensor (n, n_columns) -> raw response.
+    outputs : OutputSelection
+        Selected outputs.
+    feature_indices : ndarray of int
+        Explained columns.
+    dtype : torch.dtype
+        Dtype of the input tensors.
+    device : str
+    max_rows : int
+        Rows per forward/backward pass.
+    """
+
+    name = "autograd"
+    evaluations_per_point = 1
+
+    def __init__(self, function, outputs, feature_indices, dtype, device, max_rows):
+        self.function = function
+        self.outputs = outputs
+        self.n_outputs = outputs.n_outputs
+        self.feature_indices = np.asarray(feature_indices)
+        self.dtype = dtype
+        self.device = device
+        self.max_rows = max_rows
+
+    def _tensor(self, array):
+        import torch
+
+        return torch.tensor(np.asarray(array), dtype=self.dtype, device=self.device)
+
+    def _forward(self, Zt, context, rows):
+        if context is None:
+            X = Zt
+        else:
+            if hasattr(context, "iloc"):
+                context = context.to_numpy(dtype=np.float64)
+            X = self._tensor(context if rows is None else context[rows])
+            X[:, self.feature_indices] = Zt
+        return self.outputs(self.function(X))
+
+    def _blocks(self, n_points):
+        for start in range(0, n_points, self.max_rows):
+            yield start, min(start + self.max_rows, n_points)
+
+    def value(self, Z, context=None, rows=None):
+        """Model response at the points ``Z``, shape (n_points, n_outputs)."""
+        import torch
+
+        values = np.empty((Z.shape[0], self.n_outputs))
+        with torch.no_grad():
+            for start, stop in self._blocks(Z.shape[0]):
+                block_rows = _block_rows(rows, context, start, stop)
+                Y = self._forward(self._tensor(Z[start:stop]), context, block_rows)
+                values[start:stop] = Y.detach().cpu().double().numpy()
+        return values
+
+    def gradient(self, Z, context=None, rows=None):
+        """Gradients at the points ``Z``, shape (n_points, n_outputs, n_explained)."""
+        import torch
+
+        n_points, n_features = Z.shape
+        grads = np.zeros((n_points, self.n_outputs, n_features))
+        for start, stop in self._blocks(n_points):
+            Zt = self._tensor(Z[start:stop]).requires_grad_(True)
+            block_rows = _block_rows(rows, context, start, stop)
+            with torch.enable_grad():
+                Y = self._forward(Zt, context, block_rows)
+                if not Y.requires_grad:  # constant model
+                    continue
+                for k in range(self.n_outputs):
+                    (g,) = torch.autograd.grad(
+                        Y[:, k].sum(),
+                        Zt,
+                        retain_graph=k < self.n_outputs - 1,
+                        allow_unused=True,
+                    )
+                    if g is not None:
+                        grads[start:stop, k] = g.detach().cpu().double().numpy()
+        return grads
+
+
+def _block_rows(rows, context, start, stop):
+    if context is None:
+        return None
+    if rows is None:
+        return np.arange(start, stop)
+    return rows[start:stop]
