@@ -1,0 +1,5 @@
+"""gradient_importance (placeholder until built)."""
+
+
+def gradient_importance(*args, **kwargs):
+    raise NotImplementedError

@@ -1,0 +1,5 @@
+"""Displays (placeholder until built)."""
+
+
+class GradientAttributionDisplay:
+    pass

@@ -1,0 +1,5 @@
+"""Feature selection (placeholder until built)."""
+
+
+class GradientFeatureSelector:
+    pass

@@ -1,0 +1,9 @@
+"""Surrogates (placeholder until built)."""
+
+
+class GradientSurrogateClassifier:
+    pass
+
+
+class GradientSurrogateRegressor:
+    pass

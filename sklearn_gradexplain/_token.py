@@ -1,0 +1,5 @@
+"""Token gradients (placeholder until built)."""
+
+
+class TokenGradientExplainer:
+    pass
