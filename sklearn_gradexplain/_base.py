@@ -164,7 +164,10 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         "lrp_rule": [StrOptions({"epsilon", "zero", "zplus", "alpha2beta1"})],
         "lrp_epsilon": [Interval(Real, 0, None, closed="left")],
         "features": [None, "array-like"],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "n_jobs": [Integral, None],
         "device": [str, HasMethods(["__str__"])],
         "random_state": ["random_state"],
@@ -174,7 +177,9 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "__init__" not in cls.__dict__:
-            cls.__init__ = _make_init(cls, {**cls._extra_parameters, **SHARED_PARAMETERS})
+            cls.__init__ = _make_init(
+                cls, {**cls._extra_parameters, **SHARED_PARAMETERS}
+            )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -207,7 +212,12 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
                 self.feature_indices_ = np.arange(Z.shape[1])
             return InputData(Z)
         X_all = validate_data(
-            self, X, reset=reset, dtype=None, ensure_all_finite=False, accept_sparse=False
+            self,
+            X,
+            reset=reset,
+            dtype=None,
+            ensure_all_finite=False,
+            accept_sparse=False,
         )
         if reset:
             self.feature_indices_ = self._resolve_features(X_all.shape[1])
@@ -230,7 +240,8 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         if features.dtype.kind in "iu":
             if features.min() < -n_columns or features.max() >= n_columns:
                 raise ValueError(
-                    f"features {features.tolist()} out of range for {n_columns} columns."
+                    f"features {features.tolist()} out of range for {n_columns} "
+                    "columns."
                 )
             return np.unique(features % n_columns)
         names = getattr(self, "feature_names_in_", None)
@@ -283,9 +294,9 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         self.n_outputs_ = self.outputs_.n_outputs
         attributions = self._attribute(data)
         self.global_gradient_ = attributions.mean(axis=0)
-        self.feature_importances_ = np.abs(attributions).reshape(
-            -1, attributions.shape[-1]
-        ).mean(axis=0)
+        self.feature_importances_ = (
+            np.abs(attributions).reshape(-1, attributions.shape[-1]).mean(axis=0)
+        )
         return attributions
 
     def _fit_statistics(self, data):
@@ -315,7 +326,8 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
             ).ravel()
             if baseline.shape[0] != Z.shape[1]:
                 raise ValueError(
-                    f"baseline has {baseline.shape[0]} values; expected one per explained "
+                    f"baseline has {baseline.shape[0]} values; expected one per "
+                    "explained "
                     f"feature ({Z.shape[1]})."
                 )
         self.baseline_ = baseline
@@ -325,7 +337,9 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
             return "finite_difference"
         try:
             self._check_numeric(data)
-            torch_response(model, self.response_method_, torch_dtype(data.Z.dtype), "cpu")
+            torch_response(
+                model, self.response_method_, torch_dtype(data.Z.dtype), "cpu"
+            )
         except NotDifferentiableError:
             if self.method == "autograd" or self.attribution == "lrp":
                 raise
@@ -428,7 +442,7 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         return np.concatenate(list(results), axis=0)
 
     def _attribute(self, data):
-        """Attributions of every row, (n, n_explained) or (n, n_outputs, n_explained)."""
+        """Attributions of every row: (n, n_explained) or (n, k, n_explained)."""
         rule = get_attribution(self.attribution)
         if self.method_ not in rule.engines:
             raise NotDifferentiableError(

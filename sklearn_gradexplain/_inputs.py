@@ -30,7 +30,9 @@ class InputData:
         context = self.context
         if context is not None:
             context = (
-                context.iloc[start:stop] if hasattr(context, "iloc") else context[start:stop]
+                context.iloc[start:stop]
+                if hasattr(context, "iloc")
+                else context[start:stop]
             )
         return InputData(np.asarray(Z), context)
 

@@ -124,7 +124,9 @@ def select_outputs(model, response_method, target, n_raw_columns, classes=None):
                     f"{response_method} returned one column for {len(classes)} classes."
                 )
             negative = target is not None and position == 0
-            return OutputSelection(np.array([0]), np.array([-1.0 if negative else 1.0]), None)
+            return OutputSelection(
+                np.array([0]), np.array([-1.0 if negative else 1.0]), None
+            )
         if n_raw_columns == len(classes):
             if target is not None:
                 return OutputSelection(np.array([position]), np.ones(1), None)
@@ -133,7 +135,8 @@ def select_outputs(model, response_method, target, n_raw_columns, classes=None):
             return OutputSelection(columns, signs, classes.tolist())
         if target is not None:  # e.g. one-vs-one decision functions
             raise ValueError(
-                f"target cannot be used with a {n_raw_columns}-column {response_method} "
+                f"target cannot be used with a {n_raw_columns}-column "
+                f"{response_method} "
                 f"for {len(classes)} classes."
             )
         return OutputSelection(columns, signs, list(range(n_raw_columns)))
@@ -141,12 +144,16 @@ def select_outputs(model, response_method, target, n_raw_columns, classes=None):
     if target is None:
         names = None if n_raw_columns == 1 else list(range(n_raw_columns))
         return OutputSelection(columns, signs, names)
-    if isinstance(target, (bool, np.bool_)) or not isinstance(target, (int, np.integer)):
+    if isinstance(target, (bool, np.bool_)) or not isinstance(
+        target, (int, np.integer)
+    ):
         raise ValueError(
-            f"target must be an output index for {type(model).__name__}, got {target!r}."
+            f"target must be an output index for {type(model).__name__}, "
+            f"got {target!r}."
         )
     if not 0 <= target < n_raw_columns:
         raise ValueError(
-            f"target={target} is out of range for a model with {n_raw_columns} output(s)."
+            f"target={target} is out of range for a model with {n_raw_columns} "
+            "output(s)."
         )
     return OutputSelection(np.array([int(target)]), np.ones(1), None)

@@ -90,7 +90,9 @@ class SkorchResponse:
             for name, tensor in [*module.named_parameters(), *module.named_buffers()]
         }
         self.nonlinearity = (
-            skorch_predict_nonlinearity(net) if response_method == "predict_proba" else None
+            skorch_predict_nonlinearity(net)
+            if response_method == "predict_proba"
+            else None
         )
 
     def __call__(self, X):

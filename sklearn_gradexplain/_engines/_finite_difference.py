@@ -132,4 +132,3 @@ class FiniteDifferenceEngine:
             diff = values[:, 1:] - values[:, :1]
         # diff: (n_points, n_features, n_outputs) -> (n_points, n_outputs, n_features)
         return np.transpose(diff, (0, 2, 1)) / taken.astype(np.float64)[:, None, :]
-
