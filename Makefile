@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(VENV)/bin/gradexplain demo --out demo_output
 
 test: $(STAMP)
-	$(PY) -m pytest -q -n 2 --dist loadfile
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(PIP) install -q -e ".[bench]" "torch==2.13.0"

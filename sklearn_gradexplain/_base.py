@@ -169,7 +169,7 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
             Interval(Integral, 1, None, closed="left"),
         ],
         "n_jobs": [Integral, None],
-        "device": [str, HasMethods(["__str__"])],
+        "device": [str, object],  # a torch.device too
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }

@@ -379,3 +379,15 @@ def test_clone_and_params():
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+def test_cuda_device_gives_the_cpu_result(skorch_net):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    net, X, _ = skorch_net
+    cpu = GradientExplainer(FrozenEstimator(net)).fit(X)
+    cuda = GradientExplainer(FrozenEstimator(net), device="cuda").fit(X)
+    assert cuda.method_ == "autograd"
+    assert_close(cuda.explain(X), cpu.explain(X), rtol=1e-6)
+    assert next(net.module_.parameters()).device.type == "cpu"
