@@ -1,6 +1,9 @@
 """The one place where private scikit-learn (and skorch) helpers are imported."""
 
 from sklearn.base import _fit_context  # noqa: F401
+from sklearn.feature_selection._from_model import (  # noqa: F401
+    _calculate_threshold as calculate_threshold,
+)
 from sklearn.utils._param_validation import (  # noqa: F401
     HasMethods,
     Interval,

@@ -1,9 +1,550 @@
-"""Surrogates (placeholder until built)."""
+"""The paper's linear surrogates: a linear model built from the mean gradient alone.
+
+For a model f and a data set, the mean gradient ḡ defines the linear score x·ḡ + b.
+:class:`GradientSurrogateClassifier` predicts with ``sign(x·ḡ + b)`` (one score per
+class for multiclass models, the mean Jacobian) and measures how often it agrees with
+the model; :class:`GradientSurrogateRegressor` predicts with x·ḡ + b and measures the R²
+of that against the model. Both are explainers: the gradient comes from the shared base
+(engines, batching), and every shared explainer parameter can be grid-searched.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import ClassifierMixin, RegressorMixin, is_classifier
+from sklearn.metrics import r2_score
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import BaseGradientExplainer
+from ._compat import StrOptions, _fit_context
+from ._response import unwrap_model
+
+#: Attributions whose mean is a gradient, hence a linear model's coefficients.
+SURROGATE_ATTRIBUTIONS = {"gradient", "smoothgrad"}
+
+_SURROGATE_CONSTRAINTS = {
+    **BaseGradientExplainer._parameter_constraints,
+    "attribution": [StrOptions(SURROGATE_ATTRIBUTIONS)],
+}
+
+#: The shared explainer parameters, as documented in every class that takes them.
+SHARED_PARAMETERS_DOC = """\
+    attribution : {attributions}, default="gradient"
+        What is computed per sample{attribution_note}.
+    method : {{"auto", "autograd", "finite_difference"}}, default="auto"
+        How gradients are obtained; ``"auto"`` uses exact autograd where the model can
+        be expressed in torch and finite differences otherwise.
+    response_method : {{"auto", "predict_proba", "decision_function", "predict"}}, \
+default="auto"
+        Which output is differentiated (``predict_proba`` for classifiers that have it,
+        else ``decision_function``; ``predict`` for regressors).
+    target : None, class label or int, default=None
+        ``None``: positive class for binary classifiers, every output otherwise. A
+        class label (classifiers) or output index (multi-output regressors) explains
+        that output alone.
+    step : "auto" or float, default="auto"
+        Finite-difference step relative to ``max(std_k, |x_k|)``.
+    scheme : {{"central", "forward"}}, default="central"
+        Finite-difference scheme.
+    baseline : {{"zeros", "mean", "median"}} or array of shape (n_features,), \
+default="zeros"
+        Integrated-gradients reference point.
+    n_steps : int, default=50
+        Integrated-gradients path points.
+    integration : {{"gausslegendre", "riemann_right", "riemann_left", \
+"riemann_middle", "riemann_trapezoid"}}, default="gausslegendre"
+        Integrated-gradients quadrature rule.
+    noise_level : float, default=0.15
+        SmoothGrad noise standard deviation as a fraction of each feature's range.
+    n_samples : int, default=25
+        SmoothGrad noisy copies per sample.
+    lrp_rule : {{"epsilon", "zero", "zplus", "alpha2beta1"}}, default="epsilon"
+        LRP rule for every linear and convolutional layer.
+    lrp_epsilon : float, default=1e-6
+        Stabilizer of the epsilon rule.
+    features : list of str or int, default=None
+        Columns to explain; the others are held fixed and may be non-numeric.
+    batch_size : "auto" or int, default="auto"
+        Rows per model call.
+    n_jobs : int, default=None
+        joblib workers for finite differences.
+    device : str, default="cpu"
+        torch device for autograd.
+    random_state : int, RandomState instance or None, default=None
+        SmoothGrad noise.
+    verbose : int, default=0
+        Show a progress bar when > 0.
+"""
+
+_SURROGATE_PARAMETERS_DOC = SHARED_PARAMETERS_DOC.format(
+    attributions='{"gradient", "smoothgrad"}',
+    attribution_note=(
+        "; its mean over the fit data gives the\n        surrogate's coefficients, so "
+        "only gradients (plain or smoothed) are accepted"
+    ),
+)
 
 
-class GradientSurrogateClassifier:
-    pass
+def _linear_scores(Z, coef):
+    """``Z @ coef.T`` in float64, for dense or sparse ``Z`` (one code path)."""
+    Z = Z.astype(np.float64) if sp.issparse(Z) else np.asarray(Z, dtype=np.float64)
+    return np.asarray(safe_sparse_dot(Z, coef.T, dense_output=True))
 
 
-class GradientSurrogateRegressor:
-    pass
+def _best_cut(scores, gain_above, gain_below, preferred):
+    """The cut ``c`` maximizing Σ_{s > c} gain_above + Σ_{s <= c} gain_below.
+
+    An exact search over the sorted scores: every partition of the samples by a
+    threshold is one position in the sorted order. Among the best partitions, the one
+    containing ``preferred`` keeps ``c = preferred``; otherwise the best partition
+    closest to ``preferred`` is used, with ``c`` strictly inside its interval.
+
+    Returns
+    -------
+    cut : float
+    total : float
+        The maximized sum.
+    """
+    n = scores.shape[0]
+    order = np.argsort(scores, kind="mergesort")
+    s = scores[order]
+    below = np.concatenate([[0.0], np.cumsum(gain_below[order])])
+    above = np.concatenate([np.cumsum(gain_above[order][::-1])[::-1], [0.0]])
+    total = below + above  # total[i]: the i smallest scores fall below the cut
+    valid = np.ones(n + 1, dtype=bool)
+    valid[1:n] = s[1:] > s[:-1]  # cuts between tied scores are not partitions
+    best = total[valid].max()
+    # The partition that c = preferred makes: the scores <= preferred fall below.
+    current = int(np.searchsorted(s, preferred, side="right"))
+    if np.isfinite(preferred) and total[current] == best:
+        return float(preferred), float(best)
+    candidates = np.flatnonzero(valid & (total == best))
+    low = np.concatenate([[-np.inf], s])[candidates]
+    high = np.concatenate([s, [np.inf]])[candidates]
+    distance = np.where(preferred < low, low - preferred, preferred - high)
+    i = candidates[np.argmin(distance)]
+    margin = (s[-1] - s[0]) / n if s[-1] > s[0] else 1.0
+    if i == 0:
+        cut = min(s[0] - margin, np.nextafter(s[0], -np.inf))
+    elif i == n:
+        cut = s[-1] + margin
+    else:
+        middle = 0.5 * (s[i - 1] + s[i])
+        cut = middle if middle < s[i] else s[i - 1]  # s[i-1] <= cut < s[i]
+    return float(cut), float(best)
+
+
+def _class_indices(classes, labels):
+    """Positions of ``labels`` in ``classes`` (which need not be sorted)."""
+    sorter = np.argsort(classes)
+    positions = np.searchsorted(classes, labels, sorter=sorter)
+    positions = np.clip(positions, 0, len(classes) - 1)
+    indices = sorter[positions]
+    return np.where(classes[indices] == labels, indices, -1)
+
+
+def _multiclass_agreement_intercepts(scores, labels, start, max_sweeps=100):
+    """Coordinate ascent on the class intercepts, maximizing argmax agreement.
+
+    Class by class, the intercept is set to its exact best value with the others
+    fixed (:func:`_best_cut` on the margin of the class over the best other class);
+    a change is kept only when it strictly increases the agreement, so the result is
+    never worse than ``start``. Sweeps stop when one brings no improvement.
+    """
+    n, k = scores.shape
+    rows = np.arange(n)
+
+    def count(intercepts):
+        return int(np.sum(np.argmax(scores + intercepts, axis=1) == labels))
+
+    intercepts = np.asarray(start, dtype=np.float64).copy()
+    current = count(intercepts)
+    for _ in range(max_sweeps):
+        improved = False
+        for j in range(k):
+            others = scores + intercepts
+            others[:, j] = -np.inf
+            runner_up = np.argmax(others, axis=1)
+            margin = scores[:, j] - others[rows, runner_up]
+            cut, best = _best_cut(
+                margin,
+                (labels == j).astype(np.float64),
+                (labels == runner_up).astype(np.float64),
+                -intercepts[j],
+            )
+            if best <= current:
+                continue
+            candidate = intercepts.copy()
+            candidate[j] = -cut
+            agreed = count(candidate)
+            if agreed > current:
+                intercepts, current = candidate, agreed
+                improved = True
+        if not improved:
+            break
+    return intercepts
+
+
+class _SurrogateMixin:
+    """What both surrogates share: the accepted attributions and the linear score."""
+
+    _parameter_constraints = _SURROGATE_CONSTRAINTS
+
+    def _decision(self, data):
+        return _linear_scores(data.Z, self.coef_) + self.intercept_
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None, **fit_params):
+        """Fit the estimator (unless frozen), explain ``X``, build the linear model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            The data the mean gradient (and the intercept) is computed on.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Targets for fitting the estimator (unused when it is frozen).
+        **fit_params : dict
+            Passed to the estimator's ``fit``.
+
+        Returns
+        -------
+        self : object
+            The fitted surrogate.
+        """
+        self._check_estimator_kind()
+        self._fit_explainer(X, y, **fit_params)
+        data = self._validate_input(X, reset=False)
+        self._fit_linear(X, data)
+        return self
+
+
+class GradientSurrogateClassifier(
+    _SurrogateMixin, ClassifierMixin, BaseGradientExplainer
+):
+    r"""The linear classifier built from a model's mean gradient.
+
+    Following Hechtlinger (2016), the mean gradient ḡ of a classifier over a data
+    set defines the linear classifier ``x·ḡ + b > 0``; how often it predicts what the
+    model predicts (its agreement) says how linear the model is. For a multiclass
+    model the mean Jacobian gives one score per class and the surrogate predicts the
+    class of the largest score. Like ``LogisticRegression``,
+    ``decision_function > 0`` means ``classes_[1]`` for binary problems, the
+    threshold being folded into ``intercept_``.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The classifier to explain: a scikit-learn classifier, a skorch classifier,
+        or ``FrozenEstimator(fitted_model)``.
+    intercept : {"agreement", "first_order", "zero"}, default="agreement"
+        How ``intercept_`` is chosen, on the fit data:
+
+        - ``"agreement"``: the intercept(s) maximizing agreement with
+          ``estimator_.predict``. Binary: an exact search over the sorted scores
+          x·ḡ (among equally good intercepts, the first-order one or the nearest
+          to it). Multiclass: coordinate ascent starting from the better of
+          ``"first_order"`` and ``"zero"``; each class intercept in turn is set to
+          its exact best value given the others, and kept only if agreement
+          increases, until a sweep over the classes brings no gain. Agreement on
+          the fit data is therefore never below that of ``"first_order"`` or
+          ``"zero"``.
+        - ``"first_order"``: b = mean(f(x) − x·ḡ), the first-order expansion of
+          the model's response f around the data, minus the model's own decision
+          threshold (0.5 for probabilities, 0 for decision functions); multiclass:
+          one such b per class, compared by argmax.
+        - ``"zero"``: no intercept.
+    {parameters}
+    Attributes
+    ----------
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        The mean gradient of the positive class's response (binary), or the mean
+        Jacobian (multiclass).
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        Intercept(s), the model's decision threshold included.
+    agreement_ : float
+        Fraction of the fit data where the surrogate predicts what ``estimator_``
+        predicts.
+    classes_ : ndarray of shape (n_classes,)
+        The model's class labels.
+    estimator_ : estimator
+        The fitted model.
+    method_ : str
+        The engine used, ``"autograd"`` or ``"finite_difference"``.
+    response_method_ : str
+        The response that is differentiated.
+    n_outputs_ : int
+        Number of explained outputs (1 for binary problems).
+    global_gradient_ : ndarray of shape (n_features,) or (n_classes, n_features)
+        Mean attribution over the fit data.
+    feature_importances_ : ndarray of shape (n_features,)
+        Mean absolute attribution over samples and outputs.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit (DataFrame input).
+
+    See Also
+    --------
+    GradientSurrogateRegressor : The same for regressors.
+    agreement_scorer : Scorer to grid-search explainer settings by agreement.
+
+    Notes
+    -----
+    With ``features``, the surrogate scores the explained columns only.
+
+    References
+    ----------
+    Y. Hechtlinger, "Interpretation of Prediction Models Using the Input Gradient",
+    arXiv:1611.07634, 2016.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn_gradexplain import GradientSurrogateClassifier
+    >>> X, y = make_classification(n_samples=200, n_features=4, random_state=0)
+    >>> surrogate = GradientSurrogateClassifier(LogisticRegression()).fit(X, y)
+    >>> surrogate.coef_.shape
+    (1, 4)
+    >>> bool(surrogate.agreement_ > 0.99)
+    True
+    >>> surrogate.predict(X[:3]).shape
+    (3,)
+    """
+
+    _extra_parameters = {"intercept": "agreement"}
+    _parameter_constraints = {
+        **_SURROGATE_CONSTRAINTS,
+        "intercept": [StrOptions({"agreement", "first_order", "zero"})],
+    }
+
+    def _check_estimator_kind(self):
+        if not is_classifier(self.estimator):
+            raise ValueError(
+                f"{type(self).__name__} explains classifiers; "
+                f"{type(self.estimator).__name__} is not one. Use "
+                "GradientSurrogateRegressor for regressors."
+            )
+
+    def _fit_linear(self, X, data):
+        classes = self.classes_
+        gradient = np.atleast_2d(self.global_gradient_)
+        binary = len(classes) == 2
+        one_vs_one = self.response_method_ == "decision_function" and (
+            getattr(unwrap_model(self.estimator_), "decision_function_shape", None)
+            == "ovo"
+        )
+        if not binary and (
+            one_vs_one
+            or self.n_outputs_ != len(classes)
+            or self.outputs_.names != classes.tolist()
+        ):
+            raise ValueError(
+                f"{type(self).__name__} needs one response column per class; "
+                f"{self.response_method_} gives {self.n_outputs_} for {len(classes)} "
+                "classes and target="
+                f"{self.target!r}. Use target=None and a one-score-per-class response "
+                "(predict_proba, or a one-vs-rest decision_function)."
+            )
+        scores = _linear_scores(data.Z, gradient)
+        labels = _class_indices(classes, np.asarray(self.estimator_.predict(X)))
+        first_order = np.mean(self._response_values(data) - scores, axis=0)
+        if binary:
+            # The model decides at p = 0.5 (probabilities) or 0 (decision functions).
+            threshold = 0.5 if self.response_method_ == "predict_proba" else 0.0
+            first_order = first_order - threshold
+            if self.target is not None and classes[0] == self.target:
+                # The negative class was differentiated: orient towards classes_[1].
+                gradient, scores, first_order = -gradient, -scores, -first_order
+            if self.intercept == "agreement":
+                positive = (labels == 1).astype(np.float64)
+                cut, _ = _best_cut(
+                    scores[:, 0], positive, 1.0 - positive, -first_order[0]
+                )
+                intercept = np.array([-cut])
+            else:
+                intercept = (
+                    first_order if self.intercept == "first_order" else 0 * first_order
+                )
+            agreed = (scores[:, 0] + intercept[0] > 0).astype(int) == labels
+        else:
+            zero = np.zeros(len(classes))
+            if self.intercept == "agreement":
+                start = max(
+                    (first_order, zero),
+                    key=lambda b: np.sum(np.argmax(scores + b, axis=1) == labels),
+                )
+                intercept = _multiclass_agreement_intercepts(scores, labels, start)
+            else:
+                intercept = first_order if self.intercept == "first_order" else zero
+            agreed = np.argmax(scores + intercept, axis=1) == labels
+        self.coef_ = gradient
+        self.intercept_ = np.asarray(intercept, dtype=np.float64)
+        self.agreement_ = float(np.mean(agreed))
+
+    def decision_function(self, X):
+        """The surrogate's linear scores x·coef_ + intercept_.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Binary: positive means ``classes_[1]``. Multiclass: one score per class.
+        """
+        check_is_fitted(self)
+        scores = self._decision(self._validate_input(X, reset=False))
+        return scores[:, 0] if scores.shape[1] == 1 else scores
+
+    def predict(self, X):
+        """The surrogate's class predictions.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return self.classes_[(scores > 0).astype(int)]
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    def agreement_score(self, X):
+        """Fraction of ``X`` where the surrogate predicts what ``estimator_`` predicts.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        agreement : float
+            In [0, 1].
+        """
+        check_is_fitted(self)
+        return float(np.mean(self.predict(X) == self.estimator_.predict(X)))
+
+
+class GradientSurrogateRegressor(
+    _SurrogateMixin, RegressorMixin, BaseGradientExplainer
+):
+    r"""The linear regressor built from a model's mean gradient.
+
+    ``coef_`` is the mean gradient ḡ of the model's prediction over the fit data
+    and ``intercept_`` = mean(f(x) − x·ḡ), so the surrogate is the model's mean
+    first-order expansion; ``fidelity_`` (its R² against the model's predictions on
+    the fit data) says how linear the model is.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The regressor to explain: a scikit-learn regressor, a skorch regressor, or
+        ``FrozenEstimator(fitted_model)``.
+    {parameters}
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_outputs, n_features)
+        The mean gradient (one row per output for multi-output models).
+    intercept_ : float or ndarray of shape (n_outputs,)
+        Mean of f(x) − x·ḡ over the fit data.
+    fidelity_ : float
+        R² of the surrogate's predictions against the model's on the fit data.
+    estimator_ : estimator
+        The fitted model.
+    method_ : str
+        The engine used, ``"autograd"`` or ``"finite_difference"``.
+    response_method_ : str
+        The response that is differentiated.
+    n_outputs_ : int
+        Number of explained outputs.
+    global_gradient_ : ndarray of shape (n_features,) or (n_outputs, n_features)
+        Mean attribution over the fit data.
+    feature_importances_ : ndarray of shape (n_features,)
+        Mean absolute attribution over samples and outputs.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit (DataFrame input).
+
+    See Also
+    --------
+    GradientSurrogateClassifier : The same for classifiers.
+    agreement_scorer : Scorer to grid-search explainer settings by agreement.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sklearn.linear_model import Ridge
+    >>> from sklearn_gradexplain import GradientSurrogateRegressor
+    >>> X, y = make_regression(n_samples=100, n_features=3, random_state=0)
+    >>> surrogate = GradientSurrogateRegressor(Ridge()).fit(X, y)
+    >>> surrogate.coef_.shape
+    (3,)
+    >>> round(surrogate.fidelity_, 6)
+    1.0
+    """
+
+    def _check_estimator_kind(self):
+        if is_classifier(self.estimator):
+            raise ValueError(
+                f"{type(self).__name__} explains regressors; "
+                f"{type(self.estimator).__name__} is a classifier. Use "
+                "GradientSurrogateClassifier."
+            )
+
+    def _fit_linear(self, X, data):
+        gradient = np.atleast_2d(self.global_gradient_)
+        values = self._response_values(data)
+        intercept = np.mean(values - _linear_scores(data.Z, gradient), axis=0)
+        if self.n_outputs_ == 1:
+            self.coef_, self.intercept_ = gradient[0], float(intercept[0])
+        else:
+            self.coef_, self.intercept_ = gradient, intercept
+        fitted = _linear_scores(data.Z, gradient) + intercept
+        self.fidelity_ = float(r2_score(values, fitted))
+
+    def _decision(self, data):
+        return _linear_scores(data.Z, np.atleast_2d(self.coef_)) + self.intercept_
+
+    def predict(self, X):
+        """The surrogate's predictions x·coef_ + intercept_.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        check_is_fitted(self)
+        scores = self._decision(self._validate_input(X, reset=False))
+        return scores[:, 0] if scores.shape[1] == 1 else scores
+
+    def agreement_score(self, X):
+        """R² of the surrogate's predictions against the model's on ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        r2 : float
+            1 when the surrogate reproduces the model exactly.
+        """
+        check_is_fitted(self)
+        data = self._validate_input(X, reset=False)
+        values = self._response_values(data)
+        return float(r2_score(values, self._decision(data)))
+
+
+for _cls in (GradientSurrogateClassifier, GradientSurrogateRegressor):
+    _cls.__doc__ = _cls.__doc__.replace("    {parameters}\n", _SURROGATE_PARAMETERS_DOC)
+del _cls
