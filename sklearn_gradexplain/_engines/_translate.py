@@ -106,7 +106,7 @@ def mlp_to_sequential(mlp, dtype, device):
     >>> from sklearn.neural_network import MLPRegressor
     >>> from sklearn_gradexplain._engines._translate import mlp_to_sequential
     >>> X, y = [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0.0, 1.0, 2.0]
-    >>> mlp = MLPRegressor(hidden_layer_sizes=(3,), max_iter=50, random_state=0)
+    >>> mlp = MLPRegressor(hidden_layer_sizes=(3,), solver="lbfgs", random_state=0)
     >>> mlp = mlp.fit(X, y)
     >>> net = mlp_to_sequential(mlp, torch.float64, "cpu")
     >>> [type(layer).__name__ for layer in net]
