@@ -1,5 +1,342 @@
-"""Token gradients (placeholder until built)."""
+"""Token gradients: which words of a text model's input matter (Hechtlinger 2016).
+
+The input is a matrix of integer token ids fed to an ``nn.Embedding``; a token's score
+is the L2 norm of the gradient of the explained output with respect to its embedding
+vector. Gradients are taken with respect to the embedding *output*: the embedding is
+run once on the ids, and the rest of the network is run with that tensor substituted
+for the embedding's output through a temporary forward hook that is always removed.
+"""
+
+from collections.abc import Mapping
+
+import numpy as np
+from sklearn.utils import check_array, get_tags
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import BaseGradientExplainer
+from ._compat import StrOptions, _fit_context
+from ._engines._autograd import SkorchResponse
+from ._inputs import InputData
+from ._response import is_skorch_net, unwrap_model
+from .exceptions import NotDifferentiableError
 
 
-class TokenGradientExplainer:
-    pass
+class TokenGradientExplainer(BaseGradientExplainer):
+    """Explain a text model by the gradients with respect to its token embeddings.
+
+    The model is a skorch net whose module takes integer token ids of shape
+    (n_samples, sequence_length) into an ``nn.Embedding``. ``explain`` scores every
+    token by the L2 norm of the gradient of the explained output with respect to its
+    embedding vector; ``top_tokens`` ranks the vocabulary by the mean score of each
+    token over its occurrences (the word ranking of Hechtlinger, 2016).
+
+    Parameters
+    ----------
+    estimator : skorch net
+        A skorch net (or ``FrozenEstimator`` of a fitted one) whose ``module_`` holds
+        an ``nn.Embedding`` at the attribute path ``embedding``.
+    embedding : str, default="embedding"
+        Dotted attribute path of the ``nn.Embedding`` inside the net's ``module_``.
+    attribution : {"gradient"}, default="gradient"
+        Only gradient norms are defined for token ids.
+    method : {"auto", "autograd"}, default="auto"
+        Token gradients always use autograd.
+    response_method : {"auto", "predict_proba", "decision_function", "predict"}, \
+default="auto"
+        Which output is differentiated (as in :class:`GradientExplainer`).
+    target : None, class label or int, default=None
+        Which output is explained (as in :class:`GradientExplainer`).
+    step, scheme, baseline, n_steps, integration, noise_level, n_samples, lrp_rule, \
+lrp_epsilon, n_jobs, random_state : see :class:`GradientExplainer`
+        Shared parameters; they have no effect on token gradients.
+    features : None
+        Every token position is explained.
+    batch_size : "auto" or int, default="auto"
+        Rows per forward/backward pass.
+    device : str, default="cpu"
+        torch device.
+    verbose : int, default=0
+        Show a progress bar when > 0.
+
+    Attributes
+    ----------
+    estimator_ : skorch net
+        The fitted net.
+    method_ : str
+        Always ``"autograd"``.
+    response_method_ : str
+        The response that is differentiated.
+    classes_ : ndarray
+        Class labels (classifiers).
+    n_outputs_ : int
+        Number of explained outputs.
+    global_gradient_ : ndarray of shape (sequence_length,) or (n_outputs, \
+sequence_length)
+        Mean token score per position over the fit data.
+    feature_importances_ : ndarray of shape (sequence_length,)
+        Mean score per position over samples and outputs.
+    n_features_in_ : int
+        Sequence length seen during fit.
+
+    See Also
+    --------
+    GradientExplainer : Input gradients of numeric features.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skorch import NeuralNetRegressor
+    >>> from sklearn.frozen import FrozenEstimator
+    >>> from sklearn_gradexplain import TokenGradientExplainer
+    >>> class BagOfEmbeddings(torch.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.embedding = torch.nn.Embedding(10, 3)
+    ...         self.out = torch.nn.Linear(3, 1)
+    ...     def forward(self, ids):
+    ...         return self.out(self.embedding(ids).mean(dim=1))
+    >>> _ = torch.manual_seed(0)
+    >>> net = NeuralNetRegressor(BagOfEmbeddings, max_epochs=0).initialize()
+    >>> ids = np.array([[1, 2, 3], [3, 4, 4]])
+    >>> explainer = TokenGradientExplainer(FrozenEstimator(net)).fit(ids)
+    >>> explainer.explain(ids).shape
+    (2, 3)
+    >>> [token for token, score in explainer.top_tokens(ids, k=2)]  # all tie here
+    [1, 2]
+    """
+
+    _extra_parameters = {"embedding": "embedding"}
+    _parameter_constraints = {
+        **BaseGradientExplainer._parameter_constraints,
+        "embedding": [str],
+        "attribution": [StrOptions({"gradient"})],
+        "method": [StrOptions({"auto", "autograd"})],
+        "features": [None],
+    }
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # an explainer of token ids, not a predictor: no classifier/regressor checks
+        tags.estimator_type = None
+        tags.classifier_tags = None
+        tags.regressor_tags = None
+        tags.input_tags.sparse = False
+        tags.input_tags.positive_only = True
+        tags.input_tags.categorical = True
+        return tags
+
+    def _validate_input(self, X, *, reset):
+        """Integer token ids, kept integer (integral floats are accepted)."""
+        ids = validate_data(self, X, reset=reset, dtype=None, ensure_all_finite=True)
+        if reset:
+            self.feature_indices_ = np.arange(ids.shape[1])
+        return InputData(_token_ids(ids))
+
+    def _resolve_method(self, model, data):
+        self._embedding_module(model)
+        return "autograd"
+
+    def _embedding_module(self, model):
+        """The net's ``nn.Embedding`` at ``self.embedding`` (or a clear error)."""
+        from torch import nn
+
+        if not is_skorch_net(model):
+            raise NotDifferentiableError(
+                "TokenGradientExplainer needs a skorch net whose module_ holds an "
+                f"nn.Embedding; got {type(model).__name__}."
+            )
+        try:
+            layer = model.module_.get_submodule(self.embedding)
+        except AttributeError as exc:
+            raise NotDifferentiableError(
+                f"module_ of the net has no submodule {self.embedding!r}: set "
+                "embedding= to the attribute path of its nn.Embedding."
+            ) from exc
+        if not isinstance(layer, nn.Embedding):
+            raise NotDifferentiableError(
+                f"{self.embedding!r} is a {type(layer).__name__}, not an nn.Embedding."
+            )
+        return layer
+
+    def _engine(self, dtype, step=None):
+        model = unwrap_model(self.estimator_)
+        return TokenGradientEngine(
+            SkorchResponse(model, self.response_method_, self.device),
+            self.embedding,
+            self.outputs_,
+            self._embedding_module(model).num_embeddings,
+            self._max_rows(),
+        )
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None, **fit_params):
+        """Fit the net (unless frozen) and score the tokens of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of int of shape (n_samples, sequence_length)
+            Token ids.
+        y : array-like of shape (n_samples,), default=None
+        **fit_params : dict
+            Passed to the net's ``fit``.
+
+        Returns
+        -------
+        self : TokenGradientExplainer
+        """
+        frozen = unwrap_model(self.estimator) is not self.estimator
+        if y is None and not frozen and get_tags(self).target_tags.required:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is "
+                "None (the net it explains needs y to be fitted)."
+            )
+        if not hasattr(X, "iloc"):  # the net is fitted on the integer ids
+            X = _token_ids(check_array(X, dtype=None, ensure_all_finite=True))
+        self._fit_explainer(X, y, **fit_params)
+        return self
+
+    def top_tokens(self, X, vocabulary=None, k=20):
+        """The ``k`` tokens with the highest mean score over their occurrences in X.
+
+        Parameters
+        ----------
+        X : array-like of int of shape (n_samples, sequence_length)
+            Token ids.
+        vocabulary : mapping or sequence, default=None
+            Maps token ids to words (``vocabulary[id]``); ids it lacks are kept.
+        k : int, default=20
+            Number of tokens returned.
+
+        Returns
+        -------
+        top : list of (token, score)
+            Best first; ``score`` is the mean token score over the token's occurrences
+            (averaged over outputs when several are explained). Ties go to the
+            smaller id.
+        """
+        check_is_fitted(self)
+        data = self._validate_input(X, reset=False)
+        scores = self._attribute(data)
+        if scores.ndim == 3:
+            scores = scores.mean(axis=1)
+        tokens, inverse = np.unique(data.Z.ravel(), return_inverse=True)
+        means = np.bincount(inverse, weights=scores.ravel()) / np.bincount(inverse)
+        order = np.lexsort((tokens, -means))[:k]
+        return [(_lookup(vocabulary, int(tokens[i])), float(means[i])) for i in order]
+
+
+def _token_ids(ids):
+    """``ids`` (a validated 2-D array) as int64 token ids, or a ValueError."""
+    if ids.dtype.kind == "O":  # e.g. numbers held in an object array
+        ids = check_array(ids, dtype=np.float64)
+    if ids.dtype.kind == "f" and np.array_equal(ids, np.round(ids)):
+        ids = ids.astype(np.int64)
+    if ids.dtype.kind not in "iu":
+        raise ValueError(
+            "TokenGradientExplainer needs integer token ids; got dtype "
+            f"{ids.dtype} with non-integer values."
+        )
+    if ids.size and ids.min() < 0:
+        raise ValueError(
+            "Negative values in data passed to TokenGradientExplainer: token ids "
+            "must be non-negative."
+        )
+    return ids.astype(np.int64, copy=False)
+
+
+def _lookup(vocabulary, token):
+    if vocabulary is None:
+        return token
+    if isinstance(vocabulary, Mapping):
+        return vocabulary.get(token, token)
+    try:
+        return vocabulary[token]
+    except (IndexError, KeyError, TypeError):
+        return token
+
+
+class TokenGradientEngine:
+    """Per-token L2 norms of the gradient with respect to the embedding output.
+
+    Parameters
+    ----------
+    response : SkorchResponse
+        The net's differentiable response.
+    embedding : str
+        Attribute path of the ``nn.Embedding`` in ``response.module``.
+    outputs : OutputSelection
+    num_embeddings : int
+        Vocabulary size (ids must be smaller).
+    max_rows : int
+        Rows per forward/backward pass.
+    """
+
+    name = "autograd"
+    evaluations_per_point = 1
+
+    def __init__(self, response, embedding, outputs, num_embeddings, max_rows):
+        self.response = response
+        self.embedding = embedding
+        self.outputs = outputs
+        self.n_outputs = outputs.n_outputs
+        self.num_embeddings = num_embeddings
+        self.max_rows = max_rows
+
+    def _ids(self, Z):
+        import torch
+
+        if Z.size and Z.max() >= self.num_embeddings:
+            raise ValueError(
+                f"Token id {int(Z.max())} is out of range for an embedding of "
+                f"{self.num_embeddings} tokens."
+            )
+        return torch.as_tensor(
+            np.asarray(Z), dtype=torch.long, device=self.response.device
+        )
+
+    def _embedded(self, ids):
+        """Embedding output (detached leaf) and the hook that substitutes it."""
+        from torch.func import functional_call
+
+        layer = self.response.module.get_submodule(self.embedding)
+        params = {
+            name: self.response.state[f"{self.embedding}.{name}"]
+            for name, _ in layer.named_parameters()
+        }
+        E = functional_call(layer, params, (ids,)).detach().requires_grad_(True)
+        return layer, E
+
+    def value(self, Z, context=None, rows=None):
+        """Model response on the token ids ``Z``, shape (n, n_outputs)."""
+        import torch
+
+        with torch.no_grad():
+            out = self.outputs(self.response(self._ids(Z)))
+        return out.cpu().double().numpy()
+
+    def gradient(self, Z, context=None, rows=None):
+        """Token scores, shape (n, n_outputs, sequence_length)."""
+        import torch
+
+        scores = np.zeros((Z.shape[0], self.n_outputs, Z.shape[1]))
+        for start in range(0, Z.shape[0], self.max_rows):
+            stop = min(start + self.max_rows, Z.shape[0])
+            ids = self._ids(Z[start:stop])
+            with torch.enable_grad():
+                layer, E = self._embedded(ids)
+                handle = layer.register_forward_hook(lambda m, args, out, E=E: E)
+                try:
+                    Y = self.outputs(self.response(ids))
+                finally:
+                    handle.remove()
+                for k in range(self.n_outputs):
+                    (grad,) = torch.autograd.grad(
+                        Y[:, k].sum(),
+                        E,
+                        retain_graph=k < self.n_outputs - 1,
+                        allow_unused=True,
+                    )
+                    if grad is not None:
+                        norms = torch.linalg.vector_norm(grad, dim=-1)
+                        scores[start:stop, k] = norms.cpu().double().numpy()
+        return scores

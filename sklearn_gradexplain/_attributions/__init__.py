@@ -6,8 +6,8 @@ attributions of shape (n_rows, n_outputs, n_explained) for one chunk of rows, an
 explainer's batching loop can size its chunks.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -13,7 +13,9 @@ def integration_rule(name, n_steps):
     """Nodes ``alphas`` in [0, 1] and weights summing to 1.
 
     Gauss-Legendre nodes are mapped from [-1, 1] to [0, 1] as in Captum; the Riemann and
-    trapezoid rules use Captum's node placement.
+    trapezoid rules use Captum's node placement. The trapezoid weights are
+    ``1/(n_steps - 1)``, halved at both ends (Captum uses ``1/n_steps`` halved at the
+    ends, which sum to ``(n_steps - 1)/n_steps`` instead of 1).
 
     Examples
     --------
@@ -52,6 +54,24 @@ def integrated_gradients(engine, data, settings):
     grads = grads.reshape(Z.shape[0], len(alphas), engine.n_outputs, Z.shape[1])
     mean_gradient = np.einsum("s,nskf->nkf", weights, grads)
     return mean_gradient * (Z - baseline)[:, None, :]
+
+
+def incomplete_fraction(change, delta, dtype=np.float64, tolerance=0.05):
+    """Fraction of entries where ``|delta| > tolerance * |change|``.
+
+    ``change`` is f(x) - f(x'), ``delta`` the completeness gap. Gaps below the
+    rounding level of ``dtype`` (relative to the largest ``|change|``) never count.
+
+    Examples
+    --------
+    >>> incomplete_fraction(np.array([1.0, 2.0]), np.array([0.01, 0.5]))
+    0.5
+    """
+    change, delta = np.abs(np.asarray(change)), np.abs(np.asarray(delta))
+    if change.size == 0:
+        return 0.0
+    rounding = np.sqrt(np.finfo(dtype).eps) * change.max()
+    return float(np.mean(delta > np.maximum(tolerance * change, rounding)))
 
 
 INTEGRATED_GRADIENTS = Attribution(

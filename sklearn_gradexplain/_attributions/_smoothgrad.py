@@ -20,4 +20,6 @@ def smoothgrad(engine, data, settings):
     return grads.reshape(Z.shape[0], n_samples, engine.n_outputs, Z.shape[1]).mean(1)
 
 
-SMOOTHGRAD = Attribution(smoothgrad, points_per_row=lambda settings: len(settings.noise))
+SMOOTHGRAD = Attribution(
+    smoothgrad, points_per_row=lambda settings: len(settings.noise)
+)
