@@ -34,7 +34,11 @@ from ._response import (
     select_outputs,
     unwrap_model,
 )
-from .exceptions import NotDifferentiableError, ZeroGradientWarning
+from .exceptions import (
+    CompletenessWarning,
+    NotDifferentiableError,
+    ZeroGradientWarning,
+)
 
 #: Shared parameters of every explainer and their defaults (DESIGN.md).
 SHARED_PARAMETERS = {
@@ -199,38 +203,79 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ validation
     def _validate_input(self, X, *, reset):
-        """Validate ``X`` (before any work) and split it into explained columns."""
+        """Validate ``X`` (before any work) and split it into explained columns.
+
+        Errors name the problem (non-numeric columns, NaN/inf, shape, number of
+        features) and are raised before the model is called. With ``features``, a
+        DataFrame is never copied as a whole; sparse input (CSC becomes CSR, cheap to
+        slice by rows) is densified one chunk at a time by the batching loop.
+        """
+        frame = hasattr(X, "iloc") and hasattr(X, "dtypes")
+
+        def non_numeric(df):
+            names = []
+            for position, (name, dtype) in enumerate(df.dtypes.items()):
+                if dtype.kind not in "biuf":
+                    try:
+                        np.asarray(df.iloc[:, position], dtype=np.float64)
+                    except (ValueError, TypeError):
+                        names.append(name)
+            return names
+
         if self.features is None:
-            Z = validate_data(
+            try:
+                Z = validate_data(
+                    self,
+                    X,
+                    reset=reset,
+                    accept_sparse=("csr", "csc"),
+                    dtype=(np.float64, np.float32),
+                )
+            except (ValueError, TypeError) as exc:
+                names = non_numeric(X) if frame else []
+                if names:
+                    raise ValueError(
+                        f"X has non-numeric columns {names}, which have no gradient. "
+                        "Pass features=[...] naming the numeric columns to explain; "
+                        "the other columns are then held fixed."
+                    ) from exc
+                if "convert" in str(exc):
+                    raise ValueError(f"X must be numeric: {exc}") from exc
+                raise
+            if reset:
+                self.feature_indices_ = np.arange(Z.shape[1])
+            if sp.issparse(Z) and Z.format == "csc":
+                Z = Z.tocsr()
+            return InputData(Z)
+        if frame:  # checks names and width only: the frame itself is the context
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            context = X
+        else:
+            context = validate_data(
                 self,
                 X,
                 reset=reset,
-                accept_sparse=("csr", "csc"),
-                dtype=(np.float64, np.float32),
+                dtype=None,
+                ensure_all_finite=False,
+                accept_sparse=False,
             )
-            if reset:
-                self.feature_indices_ = np.arange(Z.shape[1])
-            return InputData(Z)
-        X_all = validate_data(
-            self,
-            X,
-            reset=reset,
-            dtype=None,
-            ensure_all_finite=False,
-            accept_sparse=False,
-        )
         if reset:
-            self.feature_indices_ = self._resolve_features(X_all.shape[1])
+            self.feature_indices_ = self._resolve_features(context.shape[1])
         columns = (
             X.iloc[:, self.feature_indices_]
-            if hasattr(X, "iloc")
-            else X_all[:, self.feature_indices_]
+            if frame
+            else context[:, self.feature_indices_]
         )
         try:
-            Z = check_array(columns, dtype=(np.float64, np.float32))
+            Z = check_array(columns, dtype=(np.float64, np.float32), input_name="X")
         except (ValueError, TypeError) as exc:
+            names = non_numeric(columns) if frame else []
+            if names:
+                raise ValueError(
+                    f"features {names} are not numeric: only numeric columns can be "
+                    "explained (non-numeric ones may be held fixed)."
+                ) from exc
             raise ValueError(f"The explained features must be numeric: {exc}") from exc
-        context = X if hasattr(X, "iloc") else X_all
         return InputData(Z, context)
 
     def _resolve_features(self, n_columns):
@@ -278,7 +323,12 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
             raise ValueError("Found array with 0 sample(s); at least 1 is required.")
         self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
         model = unwrap_model(self.estimator_)
-        self.response_method_ = resolve_response_method(model, self.response_method)
+        if self.attribution == "lrp":  # LRP starts from the raw output (the logit)
+            from ._attributions._lrp import lrp_response_method
+
+            self.response_method_ = lrp_response_method(model, self.response_method)
+        else:
+            self.response_method_ = resolve_response_method(model, self.response_method)
         if is_classifier(model):
             self.classes_ = np.asarray(model.classes_)
         self._fit_statistics(data)
@@ -309,16 +359,30 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         else:
             mean, variance = Z.mean(axis=0), Z.var(axis=0)
             low, high = Z.min(axis=0), Z.max(axis=0)
-        self.feature_scale_ = np.sqrt(np.asarray(variance, dtype=np.float64))
+        scale = np.sqrt(np.asarray(variance, dtype=np.float64))
+        overflow = ~np.isfinite(scale)  # |x| beyond ~1e154 (float64), ~1e19 (float32)
+        if overflow.any():  # the same standard deviation, of x / max|x|
+            peak = np.maximum(np.abs(low), np.abs(high))[overflow].astype(np.float64)
+            part = Z[:, overflow]
+            if sp.issparse(part):
+                part = mean_variance_axis(part.multiply(1 / peak).tocsc(), axis=0)[1]
+            else:
+                part = (part / peak).var(axis=0)
+            scale[overflow] = np.sqrt(part) * peak
+        self.feature_scale_ = scale
         self.feature_range_ = np.asarray(high - low, dtype=np.float64)
         if isinstance(self.baseline, str):
             if self.baseline == "zeros":
                 baseline = np.zeros(Z.shape[1])
             elif self.baseline == "mean":
                 baseline = np.asarray(mean, dtype=np.float64)
+            elif sp.issparse(Z):  # one column at a time, never densified whole
+                Zc = Z.tocsc()
+                baseline = np.array(
+                    [np.median(Zc[:, [j]].toarray()) for j in range(Z.shape[1])]
+                )
             else:
-                dense = Z.toarray() if sp.issparse(Z) else Z
-                baseline = np.median(dense, axis=0)
+                baseline = np.median(Z, axis=0)
         else:
             baseline = check_array(
                 np.asarray(self.baseline, dtype=np.float64).reshape(1, -1),
@@ -337,23 +401,39 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
             return "finite_difference"
         try:
             self._check_numeric(data)
-            torch_response(
-                model, self.response_method_, torch_dtype(data.Z.dtype), "cpu"
-            )
+            self._torch_function(model, torch_dtype(data.Z.dtype), "cpu")
         except NotDifferentiableError:
             if self.method == "autograd" or self.attribution == "lrp":
                 raise
             return "finite_difference"
         return "autograd"
 
+    def _torch_function(self, model, dtype, device):
+        """The torch function the autograd engine differentiates.
+
+        The model's response, or for LRP the layer stack it propagates relevance
+        through (raising ``NotDifferentiableError`` for unsupported models).
+        """
+        if self.attribution == "lrp":
+            from ._attributions._lrp import lrp_network
+
+            return lrp_network(model, dtype, device)
+        return torch_response(model, self.response_method_, dtype, device)
+
     def _raw_response(self, model, data):
         """The model's raw response on a few rows (to learn its width)."""
-        if is_skorch_net(model):
+        if is_skorch_net(model) or self.attribution == "lrp":
             import torch
 
-            function = torch_response(model, self.response_method_, None, "cpu")
+            function = self._torch_function(model, torch_dtype(data.Z.dtype), "cpu")
+            X = data.Z
+            if data.context is not None:  # every column, not only the explained ones
+                X = np.asarray(
+                    InputComposer(self.feature_indices_)(X, data.context, [0]),
+                    dtype=np.float64,
+                )
             with torch.no_grad():
-                return function(torch.as_tensor(data.Z)).cpu().numpy()
+                return function(torch.as_tensor(X)).cpu().numpy()
         composer = self._composer()
         raw = getattr(model, self.response_method_)(composer(data.Z, data.context, [0]))
         return np.asarray(raw)
@@ -379,7 +459,7 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         model = unwrap_model(self.estimator_)
         if self.method_ == "autograd":
             tdtype = torch_dtype(dtype)
-            function = torch_response(model, self.response_method_, tdtype, self.device)
+            function = self._torch_function(model, tdtype, self.device)
             return AutogradEngine(
                 function,
                 self.outputs_,
@@ -424,7 +504,10 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         """The one batching loop: chunks of rows, dispatched through joblib.
 
         Chunk boundaries depend only on the number of rows and ``rows_per_chunk``, so
-        results are identical for every ``n_jobs`` and joblib backend.
+        results are identical for every ``n_jobs`` and joblib backend. Each chunk is
+        written into one preallocated array as it arrives (working memory: a few
+        chunks, whatever the number of rows); float32 input gives float32 results. An
+        error in a chunk propagates, naming its rows, and nothing partial is returned.
         """
         n_rows = len(data)
         bounds = [
@@ -439,7 +522,16 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
             from tqdm.auto import tqdm
 
             results = tqdm(results, total=len(bounds), desc=description, unit="chunk")
-        return np.concatenate(list(results), axis=0)
+        out = None
+        # results first: run to its end, so that a progress bar completes and closes
+        for chunk, (start, stop) in zip(results, bounds, strict=True):
+            if out is None:
+                dtype = np.float32 if data.Z.dtype == np.float32 else chunk.dtype
+                out = np.empty((n_rows, *chunk.shape[1:]), dtype=dtype)
+            out[start:stop] = chunk
+        if out is None:
+            raise ValueError("Found array with 0 sample(s); at least 1 is required.")
+        return out
 
     def _attribute(self, data):
         """Attributions of every row: (n, n_explained) or (n, k, n_explained)."""
@@ -462,7 +554,25 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         )
         if engine.name == "finite_difference" and self.attribution != "lrp":
             self._warn_if_zero(attributions, data)
+        if self.attribution == "integrated_gradients":
+            self._warn_if_incomplete(data, self._shape(attributions))
         return self._shape(attributions)
+
+    def _warn_if_incomplete(self, data, attributions):
+        """CompletenessWarning where |delta| > 5% of |f(x) − f(x′)|."""
+        from ._attributions._integrated_gradients import incomplete_fraction
+
+        delta = self._completeness_delta(data, attributions)
+        change = attributions.sum(axis=-1) - delta
+        fraction = incomplete_fraction(change, delta, attributions.dtype)
+        if fraction > 0:
+            warnings.warn(
+                f"Integrated gradients miss completeness by more than 5% of "
+                f"|f(x) - f(baseline)| on {fraction:.1%} of the samples and outputs; "
+                "raise n_steps or use integration='gausslegendre'.",
+                CompletenessWarning,
+                stacklevel=3,
+            )
 
     def _response_values(self, data):
         """Model response (selected outputs) on every row, (n, n_outputs)."""
@@ -493,14 +603,22 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
 
     def _warn_if_zero(self, attributions, data):
         """Warn when most gradients are exactly zero but a much larger step is not."""
-        zero_fraction = np.mean(attributions == 0)
+        # count_nonzero: no boolean copy of the attributions (memory stays bounded)
+        zero_fraction = 1 - np.count_nonzero(attributions) / attributions.size
         if zero_fraction <= 0.5:
             return
         probe_rows = data.rows(0, min(len(data), 32))
-        probe = self._engine(probe_rows.Z.dtype, step=0.1).gradient(
-            probe_rows.Z, probe_rows.context
-        )
-        if np.mean(probe != 0) > np.mean(attributions[: len(probe_rows)] != 0) + 0.1:
+        # gradients at both steps: attributions may also be zero where x = baseline
+        try:
+            small, large = (
+                self._engine(probe_rows.Z.dtype, step=step).gradient(
+                    probe_rows.Z, probe_rows.context
+                )
+                for step in (None, 0.1)
+            )
+        except ValueError:  # e.g. a non-finite response at the larger step
+            return
+        if np.mean(large != 0) > np.mean(small != 0) + 0.1:
             warnings.warn(
                 f"{zero_fraction:.0%} of the finite-difference gradients are exactly "
                 "zero: the model looks piecewise constant (trees, boosting, kNN) at "

@@ -64,9 +64,11 @@ class SkorchResponse:
 
     ``predict_proba`` is ``module_``'s output (first element of a tuple) passed through
     the net's own predict nonlinearity, computed in torch; ``decision_function`` and
-    ``predict`` are the raw module output. The module is called through
-    ``torch.func.functional_call`` with detached parameters, so the net is never
+    ``predict`` are the raw module output. The module is called as it is (in
+    evaluation mode a forward pass changes nothing, and ``torch.autograd.grad`` with
+    respect to the input never touches parameter gradients), so the net is never
     modified; a module in training mode, or on another device, is copied first.
+    ``state`` holds its detached parameters and buffers for rules that need them.
     """
 
     def __init__(self, net, response_method, device):
@@ -96,9 +98,11 @@ class SkorchResponse:
         )
 
     def __call__(self, X):
-        from torch.func import functional_call
-
-        out = functional_call(self.module, self.state, (X.to(self.dtype),))
+        if X.is_floating_point():  # integer inputs (token ids) stay integer
+            X = X.to(self.dtype)
+        # a direct call: functional_call's parameter swapping cost ~8% of a gradient
+        # on a small MLP (benchmarks/bench_autograd.py)
+        out = self.module(X)
         if isinstance(out, tuple):
             out = out[0]
         if self.nonlinearity is not None:
@@ -141,17 +145,23 @@ class AutogradEngine:
     def _tensor(self, array):
         import torch
 
-        return torch.tensor(np.asarray(array), dtype=self.dtype, device=self.device)
+        # contiguous: torch rejects negative strides (e.g. columns picked in reverse)
+        return torch.tensor(
+            np.ascontiguousarray(array), dtype=self.dtype, device=self.device
+        )
+
+    def _input(self, Zt, context, rows):
+        """The model input: ``Zt`` placed into its rows of ``context`` (if any)."""
+        if context is None:
+            return Zt
+        if hasattr(context, "iloc"):
+            context = context.to_numpy(dtype=np.float64)
+        X = self._tensor(context if rows is None else context[rows])
+        X[:, self.feature_indices] = Zt
+        return X
 
     def _forward(self, Zt, context, rows):
-        if context is None:
-            X = Zt
-        else:
-            if hasattr(context, "iloc"):
-                context = context.to_numpy(dtype=np.float64)
-            X = self._tensor(context if rows is None else context[rows])
-            X[:, self.feature_indices] = Zt
-        return self.outputs(self.function(X))
+        return self.outputs(self.function(self._input(Zt, context, rows)))
 
     def _blocks(self, n_points):
         for start in range(0, n_points, self.max_rows):
@@ -190,7 +200,10 @@ class AutogradEngine:
                         allow_unused=True,
                     )
                     if g is not None:
-                        grads[start:stop, k] = g.detach().cpu().double().numpy()
+                        # numpy casts to float64 while copying; a .double() tensor
+                        # first cost a fresh allocation per output (~30% on a
+                        # 10-class Jacobian, see benchmarks/)
+                        grads[start:stop, k] = g.detach().cpu().numpy()
         return grads
 
 
