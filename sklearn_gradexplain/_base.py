@@ -664,5 +664,6 @@ class _SkorchNumpy:
                 self.net, self.response_method, None, self.device
             )
         with torch.no_grad():
-            out = self._function(torch.as_tensor(np.asarray(X), device=self.device))
+            # a copy: X may be read-only (a broadcast baseline, a memory map)
+            out = self._function(torch.tensor(np.asarray(X), device=self.device))
             return out.cpu().double().numpy()
