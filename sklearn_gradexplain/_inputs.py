@@ -60,7 +60,9 @@ class InputComposer:
             X = context.iloc[rows].reset_index(drop=True).copy()
             for j, position in enumerate(self.feature_indices):
                 column = X.columns[position]
-                X[column] = Z[:, j].astype(X[column].dtype, copy=False)
+                # Z's own dtype: casting back to an int (or float32, when Z is
+                # float64) column would round the perturbation away.
+                X[column] = Z[:, j]
             return X
         else:
             X = np.array(context[rows], dtype=np.result_type(context.dtype, Z.dtype))

@@ -32,6 +32,11 @@ def resolve_response_method(model, response_method):
     skorch = is_skorch_net(model)
     if response_method == "auto":
         if not classifier:
+            if not hasattr(model, "predict"):  # e.g. a transformer
+                raise ValueError(
+                    f"{type(model).__name__} has no predict: there is no prediction "
+                    "to explain."
+                )
             return "predict"
         if hasattr(model, "predict_proba"):
             return "predict_proba"
