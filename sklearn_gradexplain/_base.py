@@ -288,14 +288,18 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
                     f"features {features.tolist()} out of range for {n_columns} "
                     "columns."
                 )
-            return np.unique(features % n_columns)
-        names = getattr(self, "feature_names_in_", None)
-        if names is None:
-            raise ValueError("features given by name need X as a DataFrame.")
-        missing = [f for f in features if f not in set(names)]
-        if missing:
-            raise ValueError(f"features {missing} are not columns of X.")
-        return np.array([np.flatnonzero(names == f)[0] for f in features])
+            indices = features % n_columns
+        else:
+            names = getattr(self, "feature_names_in_", None)
+            if names is None:
+                raise ValueError("features given by name need X as a DataFrame.")
+            missing = [f for f in features if f not in set(names)]
+            if missing:
+                raise ValueError(f"features {missing} are not columns of X.")
+            indices = np.array([np.flatnonzero(names == f)[0] for f in features])
+        if len(set(indices.tolist())) < len(indices):
+            raise ValueError(f"features {features.tolist()} name a column twice.")
+        return indices  # in the given order, for names and positions alike
 
     def _check_numeric(self, data):
         if data.context is None:

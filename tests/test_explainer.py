@@ -391,3 +391,15 @@ def test_cuda_device_gives_the_cpu_result(skorch_net):
     assert cuda.method_ == "autograd"
     assert_close(cuda.explain(X), cpu.explain(X), rtol=1e-6)
     assert next(net.module_.parameters()).device.type == "cpu"
+
+
+def test_features_keep_their_order(binary_data):
+    X, y = binary_data
+    full = GradientExplainer(LogisticRegression(), method="finite_difference").fit(X, y)
+    part = GradientExplainer(
+        LogisticRegression(), method="finite_difference", features=[3, 0]
+    ).fit(X, y)
+    assert_close(part.explain(X), full.explain(X)[:, [3, 0]], rtol=1e-7)
+    assert list(part.get_feature_names_out()) == ["grad__x3", "grad__x0"]
+    with pytest.raises(ValueError, match="twice"):
+        GradientExplainer(LogisticRegression(), features=[1, -4]).fit(X, y)
