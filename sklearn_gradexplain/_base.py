@@ -71,6 +71,75 @@ ATTRIBUTIONS = {
     "lrp",
 }
 
+#: The shared explainer parameters, as documented in every class that takes them.
+SHARED_PARAMETERS_DOC = """\
+    attribution : {attributions}, default="gradient"
+        What is computed per sample{attribution_note}.
+    method : {{"auto", "autograd", "finite_difference"}}, default="auto"
+        How gradients are obtained; ``"auto"`` uses exact autograd where the model can
+        be expressed in torch and finite differences otherwise.
+    response_method : {{"auto", "predict_proba", "decision_function", "predict"}}, \
+default="auto"
+        Which output is differentiated (``predict_proba`` for classifiers that have it,
+        else ``decision_function``; ``predict`` for regressors).
+    target : None, class label or int, default=None
+        ``None``: positive class for binary classifiers, every output otherwise. A
+        class label (classifiers) or output index (multi-output regressors) explains
+        that output alone.
+    step : "auto" or float, default="auto"
+        Finite-difference step relative to ``max(std_k, |x_k|)``.
+    scheme : {{"central", "forward"}}, default="central"
+        Finite-difference scheme.
+    baseline : {{"zeros", "mean", "median"}} or array of shape (n_features,), \
+default="zeros"
+        Integrated-gradients reference point.
+    n_steps : int, default=50
+        Integrated-gradients path points.
+    integration : {{"gausslegendre", "riemann_right", "riemann_left", \
+"riemann_middle", "riemann_trapezoid"}}, default="gausslegendre"
+        Integrated-gradients quadrature rule.
+    noise_level : float, default=0.15
+        SmoothGrad noise standard deviation as a fraction of each feature's range.
+    n_samples : int, default=25
+        SmoothGrad noisy copies per sample.
+    lrp_rule : {{"epsilon", "zero", "zplus", "alpha2beta1"}}, default="epsilon"
+        LRP rule for every linear and convolutional layer.
+    lrp_epsilon : float, default=1e-6
+        Stabilizer of the epsilon rule.
+    features : list of str or int, default=None
+        Columns to explain; the others are held fixed and may be non-numeric.
+    batch_size : "auto" or int, default="auto"
+        Rows per model call.
+    n_jobs : int, default=None
+        joblib workers for finite differences.
+    device : str, default="cpu"
+        torch device for autograd.
+    random_state : int, RandomState instance or None, default=None
+        SmoothGrad noise.
+    verbose : int, default=0
+        Show a progress bar when > 0.
+"""
+
+
+def document_shared_parameters(cls, attributions, attribution_note=""):
+    """Replace the ``{parameters}`` line of ``cls.__doc__`` by the shared parameters.
+
+    Parameters
+    ----------
+    cls : type
+        An explainer class whose docstring holds an indented ``{parameters}`` line.
+    attributions : str
+        The accepted values of ``attribution``, e.g. ``'{"gradient", "smoothgrad"}'``.
+    attribution_note : str, default=""
+        Appended to the description of ``attribution``.
+    """
+    text = SHARED_PARAMETERS_DOC.format(
+        attributions=attributions, attribution_note=attribution_note
+    )
+    cls.__doc__ = cls.__doc__.replace("    {parameters}\n", text)
+    return cls
+
+
 # Rows per model call for batch_size="auto": finite differences reach the floor of one
 # stacked call at >=10k rows (>=40k for forests); autograd was fastest at 1k-4k rows.
 _FD_BYTES_PER_CALL = 2**25

@@ -5,7 +5,11 @@ from sklearn.base import TransformerMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseGradientExplainer, _estimator_has
+from ._base import (
+    BaseGradientExplainer,
+    _estimator_has,
+    document_shared_parameters,
+)
 from ._compat import _fit_context, check_feature_names_in
 
 
@@ -21,52 +25,7 @@ class GradientExplainer(TransformerMixin, BaseGradientExplainer):
     estimator : estimator
         The model to explain: a scikit-learn estimator, a skorch net, or
         ``FrozenEstimator(fitted_model)``.
-    attribution : {"gradient", "gradient_x_input", "integrated_gradients", \
-"smoothgrad", "lrp"}, default="gradient"
-        What is computed per sample.
-    method : {"auto", "autograd", "finite_difference"}, default="auto"
-        How gradients are obtained; ``"auto"`` uses exact autograd where the model can
-        be expressed in torch and finite differences otherwise.
-    response_method : {"auto", "predict_proba", "decision_function", "predict"}, \
-default="auto"
-        Which output is differentiated (``predict_proba`` for classifiers that have it,
-        else ``decision_function``; ``predict`` for regressors).
-    target : None, class label or int, default=None
-        ``None``: positive class for binary classifiers, every output otherwise. A
-        class label (classifiers) or output index (multi-output regressors) explains
-        that output alone.
-    step : "auto" or float, default="auto"
-        Finite-difference step relative to ``max(std_k, |x_k|)``.
-    scheme : {"central", "forward"}, default="central"
-        Finite-difference scheme.
-    baseline : {"zeros", "mean", "median"} or array of shape (n_features,), \
-default="zeros"
-        Integrated-gradients reference point.
-    n_steps : int, default=50
-        Integrated-gradients path points.
-    integration : {"gausslegendre", "riemann_right", "riemann_left", \
-"riemann_middle", "riemann_trapezoid"}, default="gausslegendre"
-        Integrated-gradients quadrature rule.
-    noise_level : float, default=0.15
-        SmoothGrad noise standard deviation as a fraction of each feature's range.
-    n_samples : int, default=25
-        SmoothGrad noisy copies per sample.
-    lrp_rule : {"epsilon", "zero", "zplus", "alpha2beta1"}, default="epsilon"
-        LRP rule for every linear and convolutional layer.
-    lrp_epsilon : float, default=1e-6
-        Stabilizer of the epsilon rule.
-    features : list of str or int, default=None
-        Columns to explain; the others are held fixed and may be non-numeric.
-    batch_size : "auto" or int, default="auto"
-        Rows per model call.
-    n_jobs : int, default=None
-        joblib workers for finite differences.
-    device : str, default="cpu"
-        torch device for autograd.
-    random_state : int, RandomState instance or None, default=None
-        SmoothGrad noise.
-    verbose : int, default=0
-        Show a progress bar when > 0.
+    {parameters}
 
     Attributes
     ----------
@@ -256,3 +215,9 @@ default="zeros"
         """
         check_is_fitted(self)
         return self.estimator_.score(X, y, **params)
+
+
+document_shared_parameters(
+    GradientExplainer,
+    '{"gradient", "gradient_x_input", "integrated_gradients", "smoothgrad", "lrp"}',
+)

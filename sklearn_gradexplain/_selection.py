@@ -6,10 +6,9 @@ import numpy as np
 from sklearn.feature_selection import SelectorMixin
 from sklearn.utils.validation import check_is_fitted, check_scalar
 
-from ._base import BaseGradientExplainer
+from ._base import BaseGradientExplainer, document_shared_parameters
 from ._compat import Interval, _fit_context, calculate_threshold
 from ._response import unwrap_model
-from ._surrogate import SHARED_PARAMETERS_DOC
 
 
 class GradientFeatureSelector(SelectorMixin, BaseGradientExplainer):
@@ -150,11 +149,8 @@ class GradientFeatureSelector(SelectorMixin, BaseGradientExplainer):
         return mask
 
 
-GradientFeatureSelector.__doc__ = GradientFeatureSelector.__doc__.replace(
-    "    {parameters}\n",
-    SHARED_PARAMETERS_DOC.format(
-        attributions='{"gradient", "gradient_x_input", "integrated_gradients", '
-        '"smoothgrad", "lrp"}',
-        attribution_note=";\n        features are ranked by its mean absolute value",
-    ),
+document_shared_parameters(
+    GradientFeatureSelector,
+    '{"gradient", "gradient_x_input", "integrated_gradients", "smoothgrad", "lrp"}',
+    ";\n        features are ranked by its mean absolute value",
 )
