@@ -5,6 +5,7 @@ status 2; the work is done by :mod:`sklearn_gradexplain._demo` and the explainer
 """
 
 import argparse
+import importlib.util
 import os
 import sys
 import warnings
@@ -284,6 +285,16 @@ def _explain(args):
 def _demo(args):
     from ._demo import run_demo
 
+    missing = [
+        name
+        for name in ("torch", "skorch", "matplotlib")
+        if importlib.util.find_spec(name) is None
+    ]
+    if missing:
+        raise CommandError(
+            f"the demo needs {', '.join(missing)}: "
+            "pip install 'sklearn-gradexplain[torch,plot,progress]'"
+        )
     run_demo(
         args.out,
         quick=args.quick,

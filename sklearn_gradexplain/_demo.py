@@ -106,6 +106,14 @@ def _progress(iterable, verbose, description, total=None):
     return tqdm(iterable, desc=description, total=total, unit="epoch", leave=False)
 
 
+def _has_tqdm():
+    try:
+        import tqdm  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _train(net, X, y, epochs, verbose, description):
     """Train a skorch net one epoch at a time, with a progress bar."""
     for _ in _progress(range(epochs), verbose, description):
@@ -752,7 +760,7 @@ def run_demo(out="demo_output", *, quick=False, random_state=0, verbose=1):
     from threadpoolctl import threadpool_limits
 
     config = QUICK if quick else FULL
-    progress = int(verbose >= 2)
+    progress = int(verbose >= 2 and _has_tqdm())
     os.makedirs(out, exist_ok=True)
     start = time.perf_counter()
     threads = torch.get_num_threads()

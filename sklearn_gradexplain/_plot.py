@@ -416,6 +416,18 @@ default=None
         -------
         display : GradientAttributionDisplay
             Object that stores computed values.
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import numpy as np
+        >>> from sklearn_gradexplain import GradientAttributionDisplay
+        >>> attributions = np.array([[0.5, -2.0, 0.1], [1.5, -1.0, 0.1]])
+        >>> display = GradientAttributionDisplay(attributions, kind="bar")
+        >>> display = display.plot(max_features=2)
+        >>> [label.get_text() for label in display.ax_.get_yticklabels()]
+        ['x1', 'x0']
         """
         self._check_kind(self.kind)
         if self.kind == "tokens":

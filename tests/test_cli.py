@@ -284,3 +284,18 @@ def test_console_process_exit_status_without_traceback(files):
     assert completed.returncode == 2
     assert "Traceback" not in completed.stderr
     assert len(completed.stderr.strip().splitlines()) == 1
+
+
+def test_demo_without_its_dependencies_exits_2(monkeypatch, tmp_path, capsys):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "skorch" else find_spec(name, *args),
+    )
+    assert main(["demo", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "skorch" in err[0] and "Traceback" not in err[0]
+    assert not any(tmp_path.iterdir())
