@@ -185,8 +185,11 @@ class AutogradEngine:
 
         n_points, n_features = Z.shape
         # empty, not zeros: zeroing (and faulting in) a buffer that is overwritten
-        # anyway cost ~8% of a 10-class Jacobian; zeros are written where they belong
-        grads = np.empty((n_points, self.n_outputs, n_features))
+        # anyway cost ~8% of a 10-class Jacobian; zeros are written where they belong.
+        # float32 points give float32 gradients (the explainer returns float32 then):
+        # no cast per output.
+        dtype = np.float32 if Z.dtype == np.float32 else np.float64
+        grads = np.empty((n_points, self.n_outputs, n_features), dtype=dtype)
         for start, stop in self._blocks(n_points):
             Zt = self._tensor(Z[start:stop]).requires_grad_(True)
             block_rows = _block_rows(rows, context, start, stop)
@@ -202,9 +205,8 @@ class AutogradEngine:
                         retain_graph=k < self.n_outputs - 1,
                         allow_unused=True,
                     )
-                    # numpy casts to float64 while copying; a .double() tensor
-                    # first cost a fresh allocation per output (~30% on a 10-class
-                    # Jacobian, see benchmarks/)
+                    # numpy casts while copying; a .double() tensor first cost a
+                    # fresh allocation per output (~30% on a 10-class Jacobian)
                     grads[start:stop, k] = 0 if g is None else g.detach().cpu().numpy()
         return grads
 
