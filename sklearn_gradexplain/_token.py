@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseGradientExplainer
 from ._compat import StrOptions, _fit_context
-from ._engines._autograd import SkorchResponse
+from ._engines._autograd import SkorchResponse, output_gradients, row_blocks
 from ._inputs import InputData
 from ._response import is_skorch_net, unwrap_model
 from .exceptions import NotDifferentiableError
@@ -319,8 +319,7 @@ class TokenGradientEngine:
         import torch
 
         scores = np.zeros((Z.shape[0], self.n_outputs, Z.shape[1]))
-        for start in range(0, Z.shape[0], self.max_rows):
-            stop = min(start + self.max_rows, Z.shape[0])
+        for start, stop in row_blocks(Z.shape[0], self.max_rows):
             ids = self._ids(Z[start:stop])
             with torch.enable_grad():
                 layer, E = self._embedded(ids)
@@ -329,13 +328,7 @@ class TokenGradientEngine:
                     Y = self.outputs(self.response(ids))
                 finally:
                     handle.remove()
-                for k in range(self.n_outputs):
-                    (grad,) = torch.autograd.grad(
-                        Y[:, k].sum(),
-                        E,
-                        retain_graph=k < self.n_outputs - 1,
-                        allow_unused=True,
-                    )
+                for k, grad in output_gradients(Y, E):
                     if grad is not None:
                         norms = torch.linalg.vector_norm(grad, dim=-1)
                         scores[start:stop, k] = norms.cpu().double().numpy()

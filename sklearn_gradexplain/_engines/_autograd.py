@@ -163,17 +163,13 @@ class AutogradEngine:
     def _forward(self, Zt, context, rows):
         return self.outputs(self.function(self._input(Zt, context, rows)))
 
-    def _blocks(self, n_points):
-        for start in range(0, n_points, self.max_rows):
-            yield start, min(start + self.max_rows, n_points)
-
     def value(self, Z, context=None, rows=None):
         """Model response at the points ``Z``, shape (n_points, n_outputs)."""
         import torch
 
         values = np.empty((Z.shape[0], self.n_outputs))
         with torch.no_grad():
-            for start, stop in self._blocks(Z.shape[0]):
+            for start, stop in row_blocks(Z.shape[0], self.max_rows):
                 block_rows = _block_rows(rows, context, start, stop)
                 Y = self._forward(self._tensor(Z[start:stop]), context, block_rows)
                 values[start:stop] = Y.detach().cpu().double().numpy()
@@ -190,7 +186,7 @@ class AutogradEngine:
         # no cast per output.
         dtype = np.float32 if Z.dtype == np.float32 else np.float64
         grads = np.empty((n_points, self.n_outputs, n_features), dtype=dtype)
-        for start, stop in self._blocks(n_points):
+        for start, stop in row_blocks(n_points, self.max_rows):
             Zt = self._tensor(Z[start:stop]).requires_grad_(True)
             block_rows = _block_rows(rows, context, start, stop)
             with torch.enable_grad():
@@ -198,17 +194,34 @@ class AutogradEngine:
                 if not Y.requires_grad:  # constant model
                     grads[start:stop] = 0
                     continue
-                for k in range(self.n_outputs):
-                    (g,) = torch.autograd.grad(
-                        Y[:, k].sum(),
-                        Zt,
-                        retain_graph=k < self.n_outputs - 1,
-                        allow_unused=True,
-                    )
+                for k, g in output_gradients(Y, Zt):
                     # numpy casts while copying; a .double() tensor first cost a
                     # fresh allocation per output (~30% on a 10-class Jacobian)
                     grads[start:stop, k] = 0 if g is None else g.detach().cpu().numpy()
         return grads
+
+
+def row_blocks(n_rows, size):
+    """``(start, stop)`` of consecutive blocks of at most ``size`` rows."""
+    for start in range(0, n_rows, size):
+        yield start, min(start + size, n_rows)
+
+
+def output_gradients(Y, wrt):
+    """The shared gradient kernel: ∂(Σ_rows Y[:, k])/∂wrt for each output k.
+
+    Summing over the batch gives per-row gradients because rows do not interact in
+    evaluation mode. One backward pass per output, the graph kept until the last;
+    yields ``(k, gradient)``, the gradient ``None`` where output k ignores ``wrt``.
+    """
+    import torch
+
+    n_outputs = Y.shape[1]
+    for k in range(n_outputs):
+        (gradient,) = torch.autograd.grad(
+            Y[:, k].sum(), wrt, retain_graph=k < n_outputs - 1, allow_unused=True
+        )
+        yield k, gradient
 
 
 def _block_rows(rows, context, start, stop):
