@@ -223,7 +223,7 @@ default=None
                     if hasattr(X, "iloc")
                     else np.asarray(X)[:, indices]
                 )
-        display = cls(
+        return cls.from_attributions(
             attributions,
             kind=kind,
             feature_names=feature_names,
@@ -231,8 +231,9 @@ default=None
             data=data,
             image_shape=image_shape,
             padding_idx=padding_idx,
+            ax=ax,
+            **plot_kwargs,
         )
-        return display.plot(ax=ax, **plot_kwargs)
 
     @classmethod
     def from_attributions(

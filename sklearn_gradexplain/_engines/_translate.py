@@ -365,29 +365,8 @@ def _column_transformer(model, method, ctx):
 
 
 # ---------------------------------------------------------------------- transformers
-@_register(StandardScaler)
-def _standard_scaler(model, method, ctx):
-    if method != "transform":
-        raise _unsupported(model, method)
-    mean = ctx.tensor(model.mean_) if model.with_mean else None
-    scale = ctx.tensor(model.scale_) if model.with_std else None
-
-    def transform(X):
-        if mean is not None:
-            X = X - mean
-        if scale is not None:
-            X = X / scale
-        return X
-
-    return transform
-
-
-@_register(RobustScaler)
-def _robust_scaler(model, method, ctx):
-    if method != "transform":
-        raise _unsupported(model, method)
-    center = ctx.tensor(model.center_) if model.with_centering else None
-    scale = ctx.tensor(model.scale_) if model.with_scaling else None
+def _center_then_scale(center, scale):
+    """``(X - center) / scale``, either step skipped when ``None``."""
 
     def transform(X):
         if center is not None:
@@ -397,6 +376,26 @@ def _robust_scaler(model, method, ctx):
         return X
 
     return transform
+
+
+@_register(StandardScaler)
+def _standard_scaler(model, method, ctx):
+    if method != "transform":
+        raise _unsupported(model, method)
+    return _center_then_scale(
+        ctx.tensor(model.mean_) if model.with_mean else None,
+        ctx.tensor(model.scale_) if model.with_std else None,
+    )
+
+
+@_register(RobustScaler)
+def _robust_scaler(model, method, ctx):
+    if method != "transform":
+        raise _unsupported(model, method)
+    return _center_then_scale(
+        ctx.tensor(model.center_) if model.with_centering else None,
+        ctx.tensor(model.scale_) if model.with_scaling else None,
+    )
 
 
 @_register(MinMaxScaler)
