@@ -416,9 +416,12 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         )
         self.n_outputs_ = self.outputs_.n_outputs
         attributions = self._attribute(data)
-        self.global_gradient_ = attributions.mean(axis=0)
+        # float64 accumulation: float32 attributions averaged in float32 lose digits
+        self.global_gradient_ = attributions.mean(axis=0, dtype=np.float64)
         self.feature_importances_ = (
-            np.abs(attributions).reshape(-1, attributions.shape[-1]).mean(axis=0)
+            np.abs(attributions)
+            .reshape(-1, attributions.shape[-1])
+            .mean(axis=0, dtype=np.float64)
         )
         return attributions
 

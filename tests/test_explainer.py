@@ -403,3 +403,15 @@ def test_features_keep_their_order(binary_data):
     assert list(part.get_feature_names_out()) == ["grad__x3", "grad__x0"]
     with pytest.raises(ValueError, match="twice"):
         GradientExplainer(LogisticRegression(), features=[1, -4]).fit(X, y)
+
+
+def test_float32_means_accumulate_in_float64():
+    X, y = make_regression(n_samples=5000, n_features=3, random_state=0)
+    X = X.astype(np.float32)
+    model = LinearRegression().fit(X, y)
+    explainer = GradientExplainer(FrozenEstimator(model)).fit(X)
+    attributions = explainer.explain(X)
+    assert attributions.dtype == np.float32
+    expected = attributions.astype(np.float64).mean(axis=0)
+    assert explainer.global_gradient_.dtype == np.float64
+    assert_allclose(explainer.global_gradient_, expected, rtol=1e-12)
