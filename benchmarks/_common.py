@@ -199,3 +199,46 @@ def max_relative_error(ours, reference):
     reference = np.asarray(reference, dtype=np.float64)
     scale = np.max(np.abs(reference))
     return float(np.max(np.abs(ours - reference)) / (scale if scale > 0 else 1.0))
+
+
+def skorch_mlp(
+    n_samples,
+    n_features,
+    n_classes=2,
+    *,
+    n_informative=10,
+    activation="relu",
+    random_state=0,
+):
+    """A fitted float32 skorch MLP (128-64 hidden units, one epoch) and its data."""
+    import torch
+    from sklearn.datasets import make_classification
+    from skorch import NeuralNetClassifier
+
+    X, y = make_classification(
+        n_samples=n_samples,
+        n_features=n_features,
+        n_informative=n_informative,
+        n_classes=n_classes,
+        random_state=random_state,
+    )
+    X = X.astype(np.float32)
+    torch.manual_seed(random_state)
+    act = torch.nn.Tanh if activation == "tanh" else torch.nn.ReLU
+    module = torch.nn.Sequential(
+        torch.nn.Linear(n_features, 128),
+        act(),
+        torch.nn.Linear(128, 64),
+        act(),
+        torch.nn.Linear(64, n_classes),
+    )
+    net = NeuralNetClassifier(
+        module,
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=1,
+        lr=0.05,
+        batch_size=512,
+        train_split=None,
+        verbose=0,
+    ).fit(X, y)
+    return net, X, y

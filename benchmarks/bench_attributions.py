@@ -21,50 +21,35 @@ import copy
 import warnings
 
 import numpy as np
-from sklearn.datasets import make_classification
 from sklearn.frozen import FrozenEstimator
 
 from sklearn_gradexplain import GradientExplainer
 
 try:
-    from ._common import interleaved_best_of, max_relative_error, repeats, row
+    from ._common import (
+        interleaved_best_of,
+        max_relative_error,
+        repeats,
+        row,
+        skorch_mlp,
+    )
 except ImportError:  # run as a script
-    from _common import interleaved_best_of, max_relative_error, repeats, row
+    from _common import (
+        interleaved_best_of,
+        max_relative_error,
+        repeats,
+        row,
+        skorch_mlp,
+    )
 
 BATCH = 2048  # rows per pass for the hand-written floor (the explainer's auto size)
 
 
 def skorch_net(n_samples, n_features, activation="tanh", random_state=0):
     """A fitted float32 skorch MLP with 2 logits, and its data."""
-    import torch
-    from skorch import NeuralNetClassifier
-
-    X, y = make_classification(
-        n_samples=n_samples,
-        n_features=n_features,
-        n_informative=10,
-        random_state=random_state,
+    return skorch_mlp(
+        n_samples, n_features, activation=activation, random_state=random_state
     )
-    X = X.astype(np.float32)
-    torch.manual_seed(random_state)
-    act = torch.nn.Tanh if activation == "tanh" else torch.nn.ReLU
-    module = torch.nn.Sequential(
-        torch.nn.Linear(n_features, 128),
-        act(),
-        torch.nn.Linear(128, 64),
-        act(),
-        torch.nn.Linear(64, 2),
-    )
-    net = NeuralNetClassifier(
-        module,
-        criterion=torch.nn.CrossEntropyLoss,
-        max_epochs=1,
-        lr=0.05,
-        batch_size=512,
-        train_split=None,
-        verbose=0,
-    ).fit(X, y)
-    return net, X, y
 
 
 def _explainer(net, X, **params):

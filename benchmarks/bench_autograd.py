@@ -15,49 +15,37 @@ magnitude). Ours and the references run with the same torch thread count.
 """
 
 import numpy as np
-from sklearn.datasets import make_classification
 from sklearn.frozen import FrozenEstimator
 
 from sklearn_gradexplain import GradientExplainer
 
 try:
-    from ._common import budget, interleaved_best_of, max_relative_error, repeats, row
+    from ._common import (
+        budget,
+        interleaved_best_of,
+        max_relative_error,
+        repeats,
+        row,
+        skorch_mlp,
+    )
 except ImportError:  # run as a script
-    from _common import budget, interleaved_best_of, max_relative_error, repeats, row
+    from _common import (
+        budget,
+        interleaved_best_of,
+        max_relative_error,
+        repeats,
+        row,
+        skorch_mlp,
+    )
 
 N_SAMPLES, N_FEATURES = 20_000, 100
 
 
 def skorch_net(n_classes, n_features=N_FEATURES, n_samples=N_SAMPLES, random_state=0):
     """A fitted skorch MLP (float32, ReLU, 128-64 hidden units) and its data."""
-    import torch
-    from skorch import NeuralNetClassifier
-
-    X, y = make_classification(
-        n_samples=n_samples,
-        n_features=n_features,
-        n_informative=20,
-        n_classes=n_classes,
-        random_state=random_state,
+    net, X, _ = skorch_mlp(
+        n_samples, n_features, n_classes, n_informative=20, random_state=random_state
     )
-    X = X.astype(np.float32)
-    torch.manual_seed(random_state)
-    module = torch.nn.Sequential(
-        torch.nn.Linear(n_features, 128),
-        torch.nn.ReLU(),
-        torch.nn.Linear(128, 64),
-        torch.nn.ReLU(),
-        torch.nn.Linear(64, n_classes),
-    )
-    net = NeuralNetClassifier(
-        module,
-        criterion=torch.nn.CrossEntropyLoss,
-        max_epochs=1,
-        lr=0.05,
-        batch_size=512,
-        train_split=None,
-        verbose=0,
-    ).fit(X, y)
     return net, X
 
 

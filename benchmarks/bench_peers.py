@@ -12,32 +12,24 @@ seconds per explained sample.
 import time
 import warnings
 
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.frozen import FrozenEstimator
-from sklearn.neural_network import MLPClassifier
 
 from sklearn_gradexplain import GradientExplainer
 
 try:
     from ._common import best_of, row
+    from .bench_fd import MODELS as FD_MODELS
     from .bench_fd import data
 except ImportError:  # run as a script
     from _common import best_of, row
+    from bench_fd import MODELS as FD_MODELS
     from bench_fd import data
 
 N_SAMPLES, N_FEATURES = 2_000, 20
 N_BACKGROUND = 50
 
-MODELS = {
-    "MLPClassifier": (
-        lambda: MLPClassifier(hidden_layer_sizes=(64,), max_iter=60, random_state=0),
-        "auto",
-    ),
-    "HistGradientBoosting": (
-        lambda: HistGradientBoostingClassifier(max_iter=100, random_state=0),
-        0.1,
-    ),
-}
+# the same models (and steps) as the finite-difference benchmark
+MODELS = {name: FD_MODELS[name] for name in ("MLPClassifier", "HistGradientBoosting")}
 
 
 def kernel_shap_seconds(model, X, explained):
