@@ -7,12 +7,11 @@ and every ``n_jobs`` must give bit-identical attributions to a sequential run.
 import warnings
 
 import joblib
-import numpy as np
 import pytest
+from _models import FailingClassifier
 from numpy.testing import assert_array_equal
 from sklearn.datasets import make_classification
 from sklearn.ensemble import RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 
 from sklearn_gradexplain import GradientExplainer
@@ -29,16 +28,6 @@ ATTRIBUTIONS = [
     {"attribution": "integrated_gradients", "n_steps": 3},
     {"attribution": "smoothgrad", "n_samples": 3, "random_state": 0},
 ]
-
-
-class FailingClassifier(LogisticRegression):
-    """Raises inside ``predict_proba`` on rows whose first feature is marked."""
-
-    def predict_proba(self, X):
-        X = np.asarray(X)
-        if np.any(X[:, 0] > 1e6):
-            raise ArithmeticError("model blew up")
-        return super().predict_proba(X)
 
 
 @pytest.fixture(scope="module")

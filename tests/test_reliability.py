@@ -10,6 +10,7 @@ import tracemalloc
 import joblib
 import numpy as np
 import pytest
+from _models import FailingClassifier
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import make_classification
@@ -203,16 +204,6 @@ def test_clone_and_params(cls):
 
 
 # ---------------------------------------------------------------- faults
-class FailingClassifier(LogisticRegression):
-    """Raises inside ``predict_proba`` once it sees rows with a marked first feature."""
-
-    def predict_proba(self, X):
-        X = np.asarray(X)
-        if np.any(X[:, 0] > 1e6):
-            raise ArithmeticError("model blew up")
-        return super().predict_proba(X)
-
-
 class OddError(Exception):
     """An exception that cannot be rebuilt from a message alone."""
 
