@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _helpers import assert_close
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.stats import norm
 from sklearn.frozen import FrozenEstimator
@@ -14,11 +15,6 @@ from sklearn_gradexplain._attributions._integrated_gradients import integration_
 from sklearn_gradexplain.exceptions import CompletenessWarning
 
 INTEGRATIONS = ["gausslegendre", "riemann_right", "riemann_middle", "riemann_trapezoid"]
-
-
-def assert_close(actual, reference, rtol):
-    reference = np.asarray(reference)
-    assert_allclose(actual, reference, rtol=rtol, atol=1e-8 * np.abs(reference).max())
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import warnings
 
 import joblib
 import pytest
-from _models import FailingClassifier
+from _helpers import FailingClassifier
 from numpy.testing import assert_array_equal
 from sklearn.datasets import make_classification
 from sklearn.ensemble import RandomForestClassifier

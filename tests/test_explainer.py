@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _helpers import assert_close
 from numpy.testing import assert_allclose
 from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
@@ -21,12 +22,6 @@ from sklearn_gradexplain import (
     NotDifferentiableError,
     ZeroGradientWarning,
 )
-
-
-def assert_close(actual, reference, rtol):
-    """DESIGN.md's comparison: relative tolerance plus atol = 1e-8 max|reference|."""
-    reference = np.asarray(reference)
-    assert_allclose(actual, reference, rtol=rtol, atol=1e-8 * np.abs(reference).max())
 
 
 def softmax_jacobian(P, W):

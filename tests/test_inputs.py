@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from _helpers import assert_close
 from numpy.testing import assert_allclose
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import make_classification, make_regression
@@ -52,12 +53,6 @@ class SpyRegressor(LinearRegression):
     def predict(self, X):
         SpyRegressor.seen.append(np.array(X, copy=True))
         return super().predict(X)
-
-
-def assert_close(actual, reference, rtol, atol=1e-8):
-    """``assert_allclose`` with ``atol`` relative to max|reference| (DESIGN.md)."""
-    reference = np.asarray(reference)
-    assert_allclose(actual, reference, rtol=rtol, atol=atol * np.abs(reference).max())
 
 
 @pytest.fixture(scope="module")

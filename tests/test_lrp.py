@@ -4,6 +4,7 @@ import itertools
 
 import numpy as np
 import pytest
+from _helpers import assert_close
 from numpy.testing import assert_allclose
 
 torch = pytest.importorskip("torch")
@@ -25,11 +26,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 
 RULES = ["zero", "epsilon", "zplus", "alpha2beta1"]
 EPSILON = 1e-2  # large enough to make the epsilon rule differ from LRP-0
-
-
-def assert_close(actual, reference, rtol):
-    reference = np.asarray(reference)
-    assert_allclose(actual, reference, rtol=rtol, atol=1e-8 * np.abs(reference).max())
 
 
 # ------------------------------------------------------------- numpy reference (matrix)

@@ -10,7 +10,7 @@ import tracemalloc
 import joblib
 import numpy as np
 import pytest
-from _models import FailingClassifier
+from _helpers import FailingClassifier
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import make_classification

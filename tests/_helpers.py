@@ -1,6 +1,7 @@
-"""Small models shared by the tests (importable by joblib and dask workers)."""
+"""Helpers shared by the tests (importable by joblib and dask workers)."""
 
 import numpy as np
+from numpy.testing import assert_allclose
 from sklearn.linear_model import LogisticRegression
 
 
@@ -12,3 +13,9 @@ class FailingClassifier(LogisticRegression):
         if np.any(X[:, 0] > 1e6):
             raise ArithmeticError("model blew up")
         return super().predict_proba(X)
+
+
+def assert_close(actual, reference, rtol, atol=1e-8):
+    """DESIGN.md's comparison: ``rtol`` plus an ``atol`` relative to max|reference|."""
+    reference = np.asarray(reference)
+    assert_allclose(actual, reference, rtol=rtol, atol=atol * np.abs(reference).max())
