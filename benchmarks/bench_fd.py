@@ -21,7 +21,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassif
 from sklearn.frozen import FrozenEstimator
 from sklearn.neural_network import MLPClassifier
 
-from sklearn_gradexplain import GradientExplainer
+from sklearn_gradexplain import FiniteDifference, GradientExplainer
 
 try:
     from ._common import budget, interleaved_best_of, max_relative_error, repeats, row
@@ -60,7 +60,7 @@ def data(n_samples, n_features, random_state=0):
 
 def steps(explainer, X):
     """The absolute central-difference steps, (n, n_features), as the engine takes."""
-    magnitude = np.maximum(explainer.feature_scale_, np.abs(X))
+    magnitude = np.maximum(explainer.finite_difference_.scale_, np.abs(X))
     magnitude[magnitude == 0] = 1
     return explainer_step(explainer) * magnitude
 
@@ -102,10 +102,10 @@ def bench_model(name, n_samples, n_features, quick):
     X, y = data(n_samples, n_features)
     model = make_model().fit(X, y)
     explainer = GradientExplainer(
-        FrozenEstimator(model), method="finite_difference", step=step
+        FrozenEstimator(model), method=FiniteDifference(step=step)
     ).fit(X[:500])
     parallel = GradientExplainer(
-        FrozenEstimator(model), method="finite_difference", step=step, n_jobs=2
+        FrozenEstimator(model), n_jobs=2, method=FiniteDifference(step=step)
     ).fit(X[:500])
     h = steps(explainer, X)
     stacked = stacked_rows(X, h)

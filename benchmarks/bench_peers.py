@@ -14,7 +14,7 @@ import warnings
 
 from sklearn.frozen import FrozenEstimator
 
-from sklearn_gradexplain import GradientExplainer
+from sklearn_gradexplain import FiniteDifference, GradientExplainer
 
 try:
     from ._common import best_of, row
@@ -59,7 +59,7 @@ def bench_model(name, quick):
     X, y = data(N_SAMPLES, N_FEATURES)
     model = make_model().fit(X, y)
     explainer = GradientExplainer(
-        FrozenEstimator(model), method="finite_difference", step=step
+        FrozenEstimator(model), method=FiniteDifference(step=step)
     ).fit(X[:200])
     ours_s, _ = best_of(lambda: explainer.explain(X), n_repeats=3)
     ours = ours_s / len(X)

@@ -1,9 +1,11 @@
 """sklearn-gradexplain: explain any fitted model through its input gradient.
 
-Heavy dependencies (torch, skorch, matplotlib, dask, tqdm) are imported lazily, where
-they are used.
+Heavy dependencies (torch, skorch, matplotlib, dask, tqdm, shap, mlflow, skops,
+polars, ray) are imported lazily, where they are used.
 """
 
+from . import attributions
+from ._engines._finite_difference import FiniteDifference
 from ._explainer import GradientExplainer
 from ._importance import gradient_importance
 from ._plot import GradientAttributionDisplay
@@ -11,11 +13,19 @@ from ._scorer import agreement_scorer, surrogate_agreement_score
 from ._selection import GradientFeatureSelector
 from ._surrogate import GradientSurrogateClassifier, GradientSurrogateRegressor
 from ._token import TokenGradientExplainer
-from .exceptions import NotDifferentiableError, ZeroGradientWarning
+from .exceptions import (
+    CompletenessWarning,
+    DiscontinuityWarning,
+    NotDifferentiableError,
+    ZeroGradientWarning,
+)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
+    "CompletenessWarning",
+    "DiscontinuityWarning",
+    "FiniteDifference",
     "GradientAttributionDisplay",
     "GradientExplainer",
     "GradientFeatureSelector",
@@ -24,8 +34,9 @@ __all__ = [
     "NotDifferentiableError",
     "TokenGradientExplainer",
     "ZeroGradientWarning",
+    "__version__",
     "agreement_scorer",
+    "attributions",
     "gradient_importance",
     "surrogate_agreement_score",
-    "__version__",
 ]

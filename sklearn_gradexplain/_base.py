@@ -1,180 +1,73 @@
-"""The base of every explainer: parameters, validation, engines and the batching loop.
+"""The base of every explainer: validation, the fit skeleton and the batching loop.
 
-Subclasses add what they are (a transformer, a surrogate, a selector) on top of
-:meth:`BaseGradientExplainer._fit_explainer` and :meth:`BaseGradientExplainer.explain`;
-attribution rules live in :mod:`sklearn_gradexplain._attributions` and gradients come
-from the engines in :mod:`sklearn_gradexplain._engines`.
+Everything an explainer computes goes through three steps, owned here:
+
+1. **validation before work** (:meth:`BaseGradientExplainer._check_settings`,
+   :meth:`~BaseGradientExplainer._validate_input`): parameters, data and their fit with
+   the model are checked before any model is fitted or called;
+2. **one engine per call** (:meth:`~BaseGradientExplainer._engine`): the response,
+   the selected outputs and the gradient engine (with its torch translation) are
+   resolved once per ``fit``/``explain``;
+3. **one batching loop** (:meth:`~BaseGradientExplainer._attribution_chunks`): chunks
+   of rows go through joblib to the fitted attribution; the checks of the attribution
+   and of the engine (completeness, zero gradients, jumps) run on every chunk.
+
+Subclasses add what they are (a transformer, a surrogate, a selector) and their own
+parameters; what is computed per sample lives in the attribution objects
+(:mod:`sklearn_gradexplain.attributions`), how gradients are obtained in the engines.
 """
 
-import inspect
-import warnings
-from functools import partial
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
-from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
-from sklearn.utils import check_array, check_random_state, get_tags
-from sklearn.utils.sparsefuncs import mean_variance_axis
-from sklearn.utils.validation import check_is_fitted, validate_data
-
-from ._attributions import AttributionSettings, get_attribution
-from ._compat import HasMethods, Interval, StrOptions
-from ._engines._autograd import AutogradEngine, torch_dtype, torch_response
-from ._engines._finite_difference import (
-    FiniteDifferenceEngine,
-    NumpyResponse,
-    resolve_step,
+from sklearn.utils import check_array, get_tags
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    process_routing,
 )
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
+
+from ._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    TorchDevice,
+    check_sample_weight,
+    routing_enabled,
+)
+from ._engines._autograd import (
+    TORCH_MISSING,
+    AutogradEngine,
+    torch_available,
+    torch_dtype,
+    torch_response,
+)
+from ._engines._finite_difference import FiniteDifference, NumpyResponse
 from ._inputs import InputComposer, InputData
 from ._response import (
-    is_skorch_net,
+    check_response_method,
+    is_torch_net,
     resolve_response_method,
     select_outputs,
     unwrap_model,
 )
-from .exceptions import (
-    CompletenessWarning,
-    NotDifferentiableError,
-    ZeroGradientWarning,
-)
-
-#: Shared parameters of every explainer and their defaults (DESIGN.md).
-SHARED_PARAMETERS = {
-    "attribution": "gradient",
-    "method": "auto",
-    "response_method": "auto",
-    "target": None,
-    "step": "auto",
-    "scheme": "central",
-    "baseline": "zeros",
-    "n_steps": 50,
-    "integration": "gausslegendre",
-    "noise_level": 0.15,
-    "n_samples": 25,
-    "lrp_rule": "epsilon",
-    "lrp_epsilon": 1e-6,
-    "features": None,
-    "batch_size": "auto",
-    "n_jobs": None,
-    "device": "cpu",
-    "random_state": None,
-    "verbose": 0,
-}
-
-ATTRIBUTIONS = {
-    "gradient",
-    "gradient_x_input",
-    "integrated_gradients",
-    "smoothgrad",
-    "lrp",
-}
-
-#: The shared explainer parameters, as documented in every class that takes them.
-SHARED_PARAMETERS_DOC = """\
-    attribution : {attributions}, default="gradient"
-        What is computed per sample{attribution_note}.
-    method : {{"auto", "autograd", "finite_difference"}}, default="auto"
-        How gradients are obtained; ``"auto"`` uses exact autograd where the model can
-        be expressed in torch and finite differences otherwise.
-    response_method : {{"auto", "predict_proba", "decision_function", "predict"}}, \
-default="auto"
-        Which output is differentiated (``predict_proba`` for classifiers that have it,
-        else ``decision_function``; ``predict`` for regressors).
-    target : None, class label or int, default=None
-        ``None``: positive class for binary classifiers, every output otherwise. A
-        class label (classifiers) or output index (multi-output regressors) explains
-        that output alone.
-    step : "auto" or float, default="auto"
-        Finite-difference step relative to ``max(std_k, |x_k|)``.
-    scheme : {{"central", "forward"}}, default="central"
-        Finite-difference scheme.
-    baseline : {{"zeros", "mean", "median"}} or array of shape (n_features,), \
-default="zeros"
-        Integrated-gradients reference point.
-    n_steps : int, default=50
-        Integrated-gradients path points.
-    integration : {{"gausslegendre", "riemann_right", "riemann_left", \
-"riemann_middle", "riemann_trapezoid"}}, default="gausslegendre"
-        Integrated-gradients quadrature rule.
-    noise_level : float, default=0.15
-        SmoothGrad noise standard deviation as a fraction of each feature's range.
-    n_samples : int, default=25
-        SmoothGrad noisy copies per sample.
-    lrp_rule : {{"epsilon", "zero", "zplus", "alpha2beta1"}}, default="epsilon"
-        LRP rule for every linear and convolutional layer.
-    lrp_epsilon : float, default=1e-6
-        Stabilizer of the epsilon rule.
-    features : list of str or int, default=None
-        Columns to explain; the others are held fixed and may be non-numeric.
-    batch_size : "auto" or int, default="auto"
-        Rows per model call.
-    n_jobs : int, default=None
-        joblib workers for finite differences.
-    device : str, default="cpu"
-        torch device for autograd.
-    random_state : int, RandomState instance or None, default=None
-        SmoothGrad noise.
-    verbose : int, default=0
-        Show a progress bar when > 0.
-"""
-
-
-def document_shared_parameters(cls, attributions, attribution_note=""):
-    """Replace the ``{parameters}`` line of ``cls.__doc__`` by the shared parameters.
-
-    Parameters
-    ----------
-    cls : type
-        An explainer class whose docstring holds an indented ``{parameters}`` line.
-    attributions : str
-        The accepted values of ``attribution``, e.g. ``'{"gradient", "smoothgrad"}'``.
-    attribution_note : str, default=""
-        Appended to the description of ``attribution``.
-    """
-    text = SHARED_PARAMETERS_DOC.format(
-        attributions=attributions, attribution_note=attribution_note
-    )
-    cls.__doc__ = cls.__doc__.replace("    {parameters}\n", text)
-    return cls
-
+from ._statistics import ColumnMoments, RunningMoments
+from .attributions import BaseAttribution, get_attribution
+from .attributions._base import SHORTHANDS
+from .exceptions import NotDifferentiableError
 
 # Rows per model call for batch_size="auto": finite differences reach the floor of one
 # stacked call at >=10k rows (>=40k for forests); autograd was fastest at 1k-4k rows.
+# Wide data: a call holds at most _FD_BYTES_PER_CALL of perturbed rows.
 _FD_BYTES_PER_CALL = 2**25
-_FD_ROWS = (4096, 65536)
+_FD_ROWS = (256, 65536)
 _AUTOGRAD_ROWS = (64, 2048)
-
-
-def _make_init(cls, parameters):
-    """An ``__init__`` storing ``estimator`` and keyword-only ``parameters``.
-
-    The explicit signature is what ``get_params``, ``clone`` and ``GridSearchCV`` see.
-    """
-    names = list(parameters)
-
-    def __init__(self, estimator, **kwargs):
-        unknown = set(kwargs) - set(names)
-        if unknown:
-            raise TypeError(
-                f"{cls.__name__}.__init__() got unexpected keyword argument(s) "
-                f"{sorted(unknown)}"
-            )
-        self.estimator = estimator
-        for name in names:
-            setattr(self, name, kwargs.get(name, parameters[name]))
-
-    kind = inspect.Parameter
-    __init__.__signature__ = inspect.Signature(
-        [
-            kind("self", kind.POSITIONAL_OR_KEYWORD),
-            kind("estimator", kind.POSITIONAL_OR_KEYWORD),
-            *(kind(n, kind.KEYWORD_ONLY, default=parameters[n]) for n in names),
-        ]
-    )
-    __init__.__qualname__ = f"{cls.__name__}.__init__"
-    return __init__
+_PROBE_ROWS = 8  # rows the response is first evaluated on (shape, outputs, dtype)
+_MIN_CHUNKS_WITH_PROGRESS = 10
 
 
 def _estimator_has(attr):
@@ -188,10 +81,14 @@ def _estimator_has(attr):
     return check
 
 
-def _run_chunk(compute, data, start, stop):
-    """Run one chunk; an error names the rows it was raised on."""
+def _is_frozen(estimator):
+    return unwrap_model(estimator) is not estimator
+
+
+def _run_chunk(attribution, engine, points, start, stop):
+    """Attribute one chunk; an error names the rows it was raised on."""
     try:
-        return compute(data.rows(start, stop))
+        return attribution.attribute(engine, points)
     except Exception as exc:
         message = f"{exc} (raised while explaining rows {start}:{stop})"
         try:
@@ -201,58 +98,66 @@ def _run_chunk(compute, data, start, stop):
         raise error from exc
 
 
-class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
-    """Owns parameters, validation, response resolution, engines and batching.
+class _TorchNumpy:
+    """A torch net's response in numpy (finite differences of a skorch net)."""
 
-    Subclasses name their extra parameters in ``_extra_parameters``; ``__init__`` is
-    generated from them and :data:`SHARED_PARAMETERS`.
+    def __init__(self, function, device):
+        self.function = function
+        self.device = device
+
+    def __call__(self, X):
+        import torch
+
+        with torch.no_grad():
+            # a copy: X may be read-only (a broadcast baseline, a memory map)
+            out = self.function(torch.tensor(np.asarray(X), device=self.device))
+            return out.cpu().numpy()  # its own dtype: a float32 net needs its step
+
+
+class _GlobalStatistics:
+    """Weighted mean, standard error and mean absolute value of attributions.
+
+    Folded chunk by chunk (and batch by batch in ``partial_fit``) in float64, with the
+    per-feature moments of the explained columns themselves (for scaled importances).
     """
 
-    _extra_parameters = {}
+    def __init__(self):
+        self.attributions = RunningMoments()
+        self.magnitudes = RunningMoments()
+        self.features = ColumnMoments()
+
+    def update(self, Z, attributions, weights=None):
+        self.attributions.update(attributions, weights)
+        self.magnitudes.update(np.abs(attributions), weights)
+        self.features.update(Z, weights)
+
+
+class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
+    """Owns validation, response resolution, engines and batching.
+
+    Subclasses write their own ``__init__`` and extend ``_parameter_constraints``.
+    """
+
     _parameter_constraints = {
         "estimator": [HasMethods(["fit"])],
-        "attribution": [StrOptions(ATTRIBUTIONS)],
-        "method": [StrOptions({"auto", "autograd", "finite_difference"})],
+        "attribution": [StrOptions(SHORTHANDS), BaseAttribution],
+        "method": [
+            StrOptions({"auto", "autograd", "finite_difference"}),
+            FiniteDifference,
+        ],
         "response_method": [
             StrOptions({"auto", "predict_proba", "decision_function", "predict"})
         ],
-        "target": "no_validation",  # checked against the fitted model's outputs
-        "step": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
-        "scheme": [StrOptions({"central", "forward"})],
-        "baseline": [StrOptions({"zeros", "mean", "median"}), "array-like"],
-        "n_steps": [Interval(Integral, 1, None, closed="left")],
-        "integration": [
-            StrOptions(
-                {
-                    "gausslegendre",
-                    "riemann_right",
-                    "riemann_left",
-                    "riemann_middle",
-                    "riemann_trapezoid",
-                }
-            )
-        ],
-        "noise_level": [Interval(Real, 0, None, closed="left")],
-        "n_samples": [Interval(Integral, 1, None, closed="left")],
-        "lrp_rule": [StrOptions({"epsilon", "zero", "zplus", "alpha2beta1"})],
-        "lrp_epsilon": [Interval(Real, 0, None, closed="left")],
+        "target": "no_validation",  # checked against the model's outputs
         "features": [None, "array-like"],
         "batch_size": [
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
         ],
         "n_jobs": [Integral, None],
-        "device": [str, object],  # a torch.device too
-        "random_state": ["random_state"],
+        "device": [TorchDevice()],
         "verbose": ["verbose"],
     }
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if "__init__" not in cls.__dict__:
-            cls.__init__ = _make_init(
-                cls, {**cls._extra_parameters, **SHARED_PARAMETERS}
-            )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -264,33 +169,122 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         tags.target_tags.multi_output = inner.target_tags.multi_output
         tags.target_tags.single_output = inner.target_tags.single_output
         tags.input_tags.sparse = inner.input_tags.sparse
-        tags.input_tags.allow_nan = False
-        tags.non_deterministic = self.attribution == "smoothgrad" and not isinstance(
-            self.random_state, Integral
-        )
+        tags.input_tags.allow_nan = inner.input_tags.allow_nan
+        attribution = self.attribution
+        if isinstance(attribution, str) and attribution in SHORTHANDS:
+            attribution = get_attribution(attribution)
+        if isinstance(attribution, BaseAttribution):
+            tags.non_deterministic = get_tags(attribution).non_deterministic
         return tags
 
+    # ------------------------------------------------------------- metadata routing
+    def get_metadata_routing(self):
+        """Routing of ``sample_weight`` and fit parameters to the inner estimator.
+
+        Returns
+        -------
+        routing : MetadataRouter
+        """
+        router = MetadataRouter(owner=self.__class__.__name__).add_self_request(self)
+        router.add(
+            estimator=self.estimator,
+            method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+        )
+        return router
+
     # ------------------------------------------------------------------ validation
+    def _resolved_method(self):
+        """``"auto"``, ``"autograd"`` or ``"finite_difference"``."""
+        return (
+            "finite_difference"
+            if isinstance(self.method, FiniteDifference)
+            else (self.method)
+        )
+
+    def _check_settings(self, n_features, y=None):
+        """Every check that needs no fitted model: run before any model work.
+
+        Parameters
+        ----------
+        n_features : int
+            Number of explained columns.
+        y : array-like or None
+            The targets (to check ``target`` against the classes before fitting).
+        """
+        if self.n_jobs == 0:
+            raise ValueError("n_jobs == 0 has no meaning; use None, 1, 2, ... or -1.")
+        if self.verbose:
+            try:
+                import tqdm  # noqa: F401
+            except ImportError as exc:
+                raise ImportError(
+                    f"verbose={self.verbose} shows a progress bar with tqdm, which is "
+                    "not installed: pip install tqdm, or use verbose=0."
+                ) from exc
+        check_device(self.device)
+        attribution = get_attribution(self.attribution)
+        attribution._validate_params()  # nested objects' parameters, before work
+        if isinstance(self.method, FiniteDifference):
+            self.method._validate_params()
+        method = self._resolved_method()
+        if method == "autograd" and not torch_available():
+            raise NotDifferentiableError(TORCH_MISSING)
+        if method == "finite_difference" and method not in attribution.engines:
+            raise NotDifferentiableError(
+                f"{type(attribution).__name__} needs the autograd engine "
+                f"({' or '.join(attribution.engines)}); method={self.method!r} "
+                "cannot compute it."
+            )
+        if "finite_difference" not in attribution.engines and not torch_available():
+            raise NotDifferentiableError(
+                f"{type(attribution).__name__} needs the autograd engine: "
+                + TORCH_MISSING
+            )
+        if hasattr(attribution, "_check_settings"):
+            attribution._check_settings(n_features)
+        if attribution.needs_layers:
+            from ._engines._lrp import check_lrp_supported
+
+            check_lrp_supported(self.estimator)
+        check_response_method(
+            self.estimator, self.response_method, raw=attribution.needs_layers
+        )
+        self._check_target(y)
+
+    def _check_target(self, y):
+        """``target`` against the classes (or outputs) known before fitting."""
+        if self.target is None:
+            return
+        model = unwrap_model(self.estimator)
+        if not is_classifier(model) or is_torch_net(model):
+            return
+        if _is_frozen(self.estimator):
+            classes = getattr(model, "classes_", None)
+            if classes is None or isinstance(classes, list):
+                return
+        else:
+            if y is None or np.ndim(y) != 1:
+                return
+            classes = np.unique(np.asarray(y))
+        classes = np.asarray(classes)
+        if classes.ndim == 1 and not any(_same(c, self.target) for c in classes):
+            raise ValueError(
+                f"target={self.target!r} is not one of the classes {classes.tolist()}."
+            )
+
     def _validate_input(self, X, *, reset):
         """Validate ``X`` (before any work) and split it into explained columns.
 
-        Errors name the problem (non-numeric columns, NaN/inf, shape, number of
-        features) and are raised before the model is called. With ``features``, a
-        DataFrame is never copied as a whole; sparse input (CSC becomes CSR, cheap to
-        slice by rows) is densified one chunk at a time by the batching loop.
+        Errors name the problem (non-numeric or datetime columns, NaN/inf, shape,
+        number of features) and the route that works, before the model is called.
+        With ``features``, a DataFrame is never copied as a whole; sparse input (CSC
+        becomes CSR, cheap to slice by rows) is densified one chunk at a time.
         """
         frame = hasattr(X, "iloc") and hasattr(X, "dtypes")
-
-        def non_numeric(df):
-            names = []
-            for position, (name, dtype) in enumerate(df.dtypes.items()):
-                if dtype.kind not in "biuf":
-                    try:
-                        np.asarray(df.iloc[:, position], dtype=np.float64)
-                    except (ValueError, TypeError):
-                        names.append(name)
-            return names
-
+        allow_nan = get_tags(self.estimator).input_tags.allow_nan
+        finite = "allow-nan" if allow_nan else True
+        if frame:
+            _check_datetime_columns(X, self.features)
         if self.features is None:
             try:
                 Z = validate_data(
@@ -299,17 +293,10 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
                     reset=reset,
                     accept_sparse=("csr", "csc"),
                     dtype=(np.float64, np.float32),
+                    ensure_all_finite=finite,
                 )
-            except (ValueError, TypeError) as exc:
-                names = non_numeric(X) if frame else []
-                if names:
-                    raise ValueError(
-                        f"X has non-numeric columns {names}, which have no gradient. "
-                        "Pass features=[...] naming the numeric columns to explain; "
-                        "the other columns are then held fixed."
-                    ) from exc
-                if "convert" in str(exc):
-                    raise ValueError(f"X must be numeric: {exc}") from exc
+            except ValueError as exc:
+                _raise_input_error(X, exc, explained=None)
                 raise
             if reset:
                 self.feature_indices_ = np.arange(Z.shape[1])
@@ -336,21 +323,33 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
             else context[:, self.feature_indices_]
         )
         try:
-            Z = check_array(columns, dtype=(np.float64, np.float32), input_name="X")
+            Z = check_array(
+                columns,
+                dtype=(np.float64, np.float32),
+                ensure_all_finite=finite,
+                input_name="X",
+            )
         except (ValueError, TypeError) as exc:
-            names = non_numeric(columns) if frame else []
-            if names:
-                raise ValueError(
-                    f"features {names} are not numeric: only numeric columns can be "
-                    "explained (non-numeric ones may be held fixed)."
-                ) from exc
+            _raise_input_error(columns, exc, explained=True)
             raise ValueError(f"The explained features must be numeric: {exc}") from exc
         return InputData(Z, context)
 
     def _resolve_features(self, n_columns):
-        features = np.asarray(self.features).ravel()
+        features = np.asarray(self.features)
+        if features.ndim != 1:
+            features = features.ravel()
         if features.size == 0:
             raise ValueError("features must name at least one column.")
+        if features.dtype.kind == "b":
+            raise ValueError(
+                "features takes column names or integer positions, not a boolean "
+                "mask; pass np.flatnonzero(mask)."
+            )
+        if features.dtype.kind == "f":
+            raise ValueError(
+                "features takes column names or integer positions; got floats "
+                f"{features.tolist()[:5]}."
+            )
         if features.dtype.kind in "iu":
             if features.min() < -n_columns or features.max() >= n_columns:
                 raise ValueError(
@@ -361,347 +360,298 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         else:
             names = getattr(self, "feature_names_in_", None)
             if names is None:
-                raise ValueError("features given by name need X as a DataFrame.")
-            missing = [f for f in features if f not in set(names)]
+                raise ValueError(
+                    "features given by name need X with column names (a DataFrame)."
+                )
+            lookup = {name: i for i, name in enumerate(names)}
+            missing = [f for f in features.tolist() if f not in lookup]
             if missing:
                 raise ValueError(f"features {missing} are not columns of X.")
-            indices = np.array([np.flatnonzero(names == f)[0] for f in features])
-        if len(set(indices.tolist())) < len(indices):
-            raise ValueError(f"features {features.tolist()} name a column twice.")
-        return indices  # in the given order, for names and positions alike
-
-    def _check_numeric(self, data):
-        if data.context is None:
-            return
-        if hasattr(data.context, "dtypes"):
-            non_numeric = [
-                c for c, t in data.context.dtypes.items() if t.kind not in "biuf"
-            ]
-        else:
-            non_numeric = [] if data.context.dtype.kind in "biuf" else ["columns"]
-        if non_numeric:
-            raise NotDifferentiableError(
-                f"columns held fixed are not numeric ({non_numeric}); "
-                "use method='finite_difference'."
+            indices = np.array([lookup[f] for f in features.tolist()])
+        if len(np.unique(indices)) != len(indices):
+            raise ValueError(
+                f"features names a column twice: {features.tolist()}; each explained "
+                "column once."
             )
+        return indices.astype(np.intp)
+
+    def _explained_names(self):
+        """Names of the explained columns (``x<i>`` without input names)."""
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            return np.asarray([f"x{i}" for i in self.feature_indices_], dtype=object)
+        return np.asarray(names, dtype=object)[self.feature_indices_]
 
     # ------------------------------------------------------------------ fitting
-    def _fit_explainer(self, X, y=None, **fit_params):
+    def _fit_estimator(self, X, y, sample_weight, fit_params):
+        """Fit a clone of the estimator (or keep a frozen one), routing metadata."""
+        if routing_enabled():
+            routed = process_routing(
+                self, "fit", sample_weight=sample_weight, **fit_params
+            )
+            params = routed.estimator.fit
+        else:
+            params = dict(fit_params)
+            if sample_weight is not None and has_fit_parameter(
+                self.estimator, "sample_weight"
+            ):
+                params["sample_weight"] = sample_weight
+        return clone(self.estimator).fit(X, y, **params)
+
+    def _fit_explainer(
+        self, X, y=None, sample_weight=None, fit_params=None, *, keep=False
+    ):
         """Fit the estimator (unless frozen), resolve engine and outputs, explain X.
 
-        Returns the attributions on ``X``, shaped like :meth:`explain`.
+        Global statistics are folded chunk by chunk; with ``keep`` the attributions
+        are also returned, shaped like :meth:`explain`.
+
+        Returns
+        -------
+        attributions : ndarray or None
+            With ``keep``, shaped like :meth:`explain`.
+        engine : engine
+            The engine of this fit (for what the subclass computes next).
+        data : InputData
+            The validated input.
         """
         data = self._validate_input(X, reset=True)
         if len(data) == 0:
             raise ValueError("Found array with 0 sample(s); at least 1 is required.")
-        self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
+        self._check_settings(data.Z.shape[1], y)
+        if sample_weight is not None:
+            sample_weight = check_sample_weight(sample_weight, data.Z)
+        attribution = clone(get_attribution(self.attribution))
+        self.attribution_ = attribution.fit(data.Z, sample_weight=sample_weight)
+        self.estimator_ = self._fit_estimator(X, y, sample_weight, fit_params or {})
         model = unwrap_model(self.estimator_)
-        if self.attribution == "lrp":  # LRP starts from the raw output (the logit)
-            from ._attributions._lrp import lrp_response_method
-
-            self.response_method_ = lrp_response_method(model, self.response_method)
-        else:
-            self.response_method_ = resolve_response_method(model, self.response_method)
-        if is_classifier(model):
-            self.classes_ = np.asarray(model.classes_)
-        self._fit_statistics(data)
-        self.method_ = self._resolve_method(model, data)
-        raw = self._raw_response(model, data.rows(0, 1))
-        self.outputs_ = select_outputs(
-            model,
-            self.response_method_,
-            self.target,
-            1 if raw.ndim == 1 else raw.shape[1],
-            getattr(self, "classes_", None),
+        self.response_method_ = resolve_response_method(
+            model, self.response_method, raw=attribution.needs_layers
         )
-        self.n_outputs_ = self.outputs_.n_outputs
-        attributions = self._attribute(data)
-        # float64 accumulation: float32 attributions averaged in float32 lose digits
-        self.global_gradient_ = attributions.mean(axis=0, dtype=np.float64)
-        self.feature_importances_ = (
-            np.abs(attributions)
-            .reshape(-1, attributions.shape[-1])
-            .mean(axis=0, dtype=np.float64)
+        if is_classifier(model) and hasattr(model, "classes_"):
+            classes = model.classes_
+            self.classes_ = (
+                classes if isinstance(classes, list) else np.asarray(classes)
+            )
+        engine = self._engine(data, fitting=True, sample_weight=sample_weight)
+        statistics = _GlobalStatistics()
+        out = None
+        for start, stop, points, values in self._attribution_chunks(engine, data):
+            weights = None if sample_weight is None else sample_weight[start:stop]
+            statistics.update(points.Z, values, weights)
+            if keep:
+                if out is None:
+                    out = np.empty((len(data), *values.shape[1:]), dtype=values.dtype)
+                out[start:stop] = values
+        self._set_statistics(statistics)
+        return (None if out is None else self._shape(out)), engine, data
+
+    def _set_statistics(self, statistics):
+        """The fitted means from the accumulated statistics."""
+        self._statistics = statistics
+        moments = statistics.attributions
+        self.global_gradient_ = self._shape_mean(moments.mean)
+        self.global_gradient_stderr_ = self._shape_mean(moments.stderr())
+        magnitudes = statistics.magnitudes.mean
+        self.feature_importances_ = magnitudes.reshape(-1, magnitudes.shape[-1]).mean(
+            axis=0
         )
-        return attributions
+        self.feature_std_ = statistics.features.std
 
-    def _fit_statistics(self, data):
-        """Per-feature scale (finite-difference steps), range (SmoothGrad), baseline."""
-        Z = data.Z
-        if sp.issparse(Z):
-            mean, variance = mean_variance_axis(Z.tocsc(), axis=0)
-            low = Z.min(axis=0).toarray().ravel()
-            high = Z.max(axis=0).toarray().ravel()
-        else:
-            mean, variance = Z.mean(axis=0), Z.var(axis=0)
-            low, high = Z.min(axis=0), Z.max(axis=0)
-        scale = np.sqrt(np.asarray(variance, dtype=np.float64))
-        overflow = ~np.isfinite(scale)  # |x| beyond ~1e154 (float64), ~1e19 (float32)
-        if overflow.any():  # the same standard deviation, of x / max|x|
-            peak = np.maximum(np.abs(low), np.abs(high))[overflow].astype(np.float64)
-            part = Z[:, overflow]
-            if sp.issparse(part):
-                part = mean_variance_axis(part.multiply(1 / peak).tocsc(), axis=0)[1]
-            else:
-                part = (part / peak).var(axis=0)
-            scale[overflow] = np.sqrt(part) * peak
-        self.feature_scale_ = scale
-        self.feature_range_ = np.asarray(high - low, dtype=np.float64)
-        if isinstance(self.baseline, str):
-            if self.baseline == "zeros":
-                baseline = np.zeros(Z.shape[1])
-            elif self.baseline == "mean":
-                baseline = np.asarray(mean, dtype=np.float64)
-            elif sp.issparse(Z):  # one column at a time, never densified whole
-                Zc = Z.tocsc()
-                baseline = np.array(
-                    [np.median(Zc[:, [j]].toarray()) for j in range(Z.shape[1])]
-                )
-            else:
-                baseline = np.median(Z, axis=0)
-        else:
-            baseline = check_array(
-                np.asarray(self.baseline, dtype=np.float64).reshape(1, -1),
-                input_name="baseline",
-            ).ravel()
-            if baseline.shape[0] != Z.shape[1]:
-                raise ValueError(
-                    f"baseline has {baseline.shape[0]} values; expected one per "
-                    "explained "
-                    f"feature ({Z.shape[1]})."
-                )
-        self.baseline_ = baseline
-
-    def _resolve_method(self, model, data):
-        if self.method == "finite_difference":
-            return "finite_difference"
-        try:
-            self._check_numeric(data)
-            self._torch_function(model, torch_dtype(data.Z.dtype), "cpu")
-        except NotDifferentiableError:
-            if self.method == "autograd" or self.attribution == "lrp":
-                raise
-            return "finite_difference"
-        return "autograd"
-
-    def _torch_function(self, model, dtype, device):
-        """The torch function the autograd engine differentiates.
-
-        The model's response, or for LRP the layer stack it propagates relevance
-        through (raising ``NotDifferentiableError`` for unsupported models).
-        """
-        if self.attribution == "lrp":
-            from ._attributions._lrp import lrp_network
-
-            return lrp_network(model, dtype, device)
-        return torch_response(model, self.response_method_, dtype, device)
-
-    def _raw_response(self, model, data):
-        """The model's raw response on a few rows (to learn its width)."""
-        if is_skorch_net(model) or self.attribution == "lrp":
-            import torch
-
-            function = self._torch_function(model, torch_dtype(data.Z.dtype), "cpu")
-            X = data.Z
-            if data.context is not None:  # every column, not only the explained ones
-                X = np.asarray(
-                    InputComposer(self.feature_indices_)(X, data.context, [0]),
-                    dtype=np.float64,
-                )
-            with torch.no_grad():
-                return function(torch.as_tensor(X)).cpu().numpy()
-        composer = self._composer()
-        raw = getattr(model, self.response_method_)(composer(data.Z, data.context, [0]))
-        return np.asarray(raw)
+    def _shape_mean(self, mean):
+        return mean[0] if self.n_outputs_ == 1 else mean
 
     # ------------------------------------------------------------------ engines
-    def _composer(self):
-        model = unwrap_model(self.estimator_)
+    def _composer(self, model):
         names = getattr(model, "feature_names_in_", None)
         if names is None or self.features is not None:
             names = None
         return InputComposer(self.feature_indices_, names)
 
-    def _max_rows(self):
+    def _max_rows(self, method):
         if self.batch_size != "auto":
             return self.batch_size
-        if self.method_ == "autograd":
+        n_columns = max(1, len(self.feature_indices_))
+        if method == "autograd":
             low, high = _AUTOGRAD_ROWS
-            return int(np.clip(2**21 // self.n_features_in_, low, high))
+            return int(np.clip(2**21 // n_columns, low, high))
         low, high = _FD_ROWS
-        return int(np.clip(_FD_BYTES_PER_CALL // (8 * self.n_features_in_), low, high))
+        return int(np.clip(_FD_BYTES_PER_CALL // (8 * n_columns), low, high))
 
-    def _engine(self, dtype, step=None):
+    def _engine(self, data, *, fitting=False, sample_weight=None):
+        """The one engine of this call: response, outputs and gradients resolved.
+
+        In ``fit`` this also decides ``method_`` (autograd where the model translates,
+        unless finite differences are asked for), fixes the selected outputs from the
+        model's response on a few rows, and fits the finite-difference options.
+        """
         model = unwrap_model(self.estimator_)
+        attribution = self.attribution_
+        probe = data.chunk(0, min(len(data), _PROBE_ROWS))
+        function = None
+        if fitting:
+            requested = self._resolved_method()
+            method = "finite_difference"
+            if requested != "finite_difference" and (
+                torch_available() or requested == "autograd"
+            ):
+                try:
+                    function = self._torch_function(model, probe, data.Z.dtype)
+                    method = "autograd"
+                except NotDifferentiableError:
+                    if requested == "autograd" or "finite_difference" not in (
+                        attribution.engines
+                    ):
+                        raise
+            elif "finite_difference" not in attribution.engines:
+                raise NotDifferentiableError(TORCH_MISSING)
+            self.method_ = method
         if self.method_ == "autograd":
-            tdtype = torch_dtype(dtype)
-            function = self._torch_function(model, tdtype, self.device)
+            tdtype = torch_dtype(data.Z.dtype)
+            if function is None:
+                function = self._torch_function(model, probe, data.Z.dtype)
+            if fitting:
+                raw = AutogradEngine(
+                    function, None, self.feature_indices_, tdtype, self.device, 1
+                ).raw_response(probe)
+                self.outputs_ = self._select_outputs(model, raw, probe)
+                self.n_outputs_ = self.outputs_.n_outputs
             return AutogradEngine(
                 function,
                 self.outputs_,
                 self.feature_indices_,
                 tdtype,
                 self.device,
-                self._max_rows(),
+                self._max_rows("autograd"),
             )
-        if is_skorch_net(model):
-            raw = _SkorchNumpy(model, self.response_method_, self.device)
-        else:
-            raw = getattr(model, self.response_method_)
-        response = NumpyResponse(raw, self.outputs_, self._composer())
-        if step is None:
-            step = resolve_step(self.step, self.scheme, dtype)
-        return FiniteDifferenceEngine(
+        raw = self._numpy_response(model)
+        composer = self._composer(model)
+        dtype = np.float32 if data.Z.dtype == np.float32 else np.float64
+        if fitting:
+            probe_raw = raw(composer(probe))
+            self.outputs_ = self._select_outputs(model, probe_raw, probe)
+            self.n_outputs_ = self.outputs_.n_outputs
+            options = self.method if isinstance(self.method, FiniteDifference) else None
+            options = clone(options) if options is not None else FiniteDifference()
+            self.finite_difference_ = options.fit(data.Z, sample_weight=sample_weight)
+            if _computes_in_float32(probe_raw):
+                dtype = np.float32
+            self._fd_dtype = dtype
+        response = NumpyResponse(raw, self.outputs_, composer)
+        return self.finite_difference_.engine(
             response,
             self.n_outputs_,
-            self.feature_scale_,
-            step,
-            self.scheme,
-            self._max_rows(),
+            self._max_rows("finite_difference"),
+            getattr(self, "_fd_dtype", dtype),
         )
 
-    def _settings(self, data):
-        noise = None
-        if self.attribution == "smoothgrad":
-            rng = check_random_state(self.random_state)
-            sigma = self.noise_level * self.feature_range_
-            noise = rng.standard_normal((self.n_samples, len(sigma))) * sigma
-        return AttributionSettings(
-            baseline=self.baseline_,
-            n_steps=self.n_steps,
-            integration=self.integration,
-            noise=noise,
-            lrp_rule=self.lrp_rule,
-            lrp_epsilon=self.lrp_epsilon,
+    def _torch_function(self, model, probe, dtype):
+        """The torch function the autograd engine differentiates (one translation)."""
+        return torch_response(
+            model,
+            self.response_method_,
+            torch_dtype(dtype),
+            self.device,
+            layers=self.attribution_.needs_layers,
         )
+
+    def _numpy_response(self, model):
+        if is_torch_net(model):
+            from ._engines._autograd import module_response
+
+            return _TorchNumpy(
+                module_response(model, self.response_method_, self.device), self.device
+            )
+        return getattr(model, self.response_method_)
+
+    def _select_outputs(self, model, raw, probe):
+        n_labels = None
+        if is_classifier(model) and not is_torch_net(model):
+            prediction = np.asarray(model.predict(self._composer(model)(probe)))
+            if prediction.ndim == 2 and prediction.shape[1] > 1:
+                n_labels = prediction.shape[1]
+        return select_outputs(model, self.response_method_, self.target, raw, n_labels)
 
     # ------------------------------------------------------------------ batching
-    def _map_chunks(self, compute, data, rows_per_chunk, n_jobs, description):
-        """The one batching loop: chunks of rows, dispatched through joblib.
+    def _rows_per_chunk(self, engine, n_rows):
+        cost = engine.evaluations_per_point * self.attribution_.n_points()
+        rows = max(1, engine.max_rows // cost)
+        if self.verbose and n_rows > 1:  # enough chunks for the bar to move
+            rows = min(rows, max(1, -(-n_rows // _MIN_CHUNKS_WITH_PROGRESS)))
+        return rows
 
-        Chunk boundaries depend only on the number of rows and ``rows_per_chunk``, so
-        results are identical for every ``n_jobs`` and joblib backend. Each chunk is
-        written into one preallocated array as it arrives (working memory: a few
-        chunks, whatever the number of rows); float32 input gives float32 results. An
-        error in a chunk propagates, naming its rows, and nothing partial is returned.
+    def _attribution_chunks(self, engine, data, description=None):
+        """The one batching loop: ``(start, stop, points, attributions)`` per chunk.
+
+        Chunks of rows go through joblib (finite differences use ``n_jobs``); chunk
+        boundaries depend only on the number of rows, the engine's rows per call and
+        the attribution's cost, so results are identical for every ``n_jobs`` and
+        joblib backend. A task receives only its chunk's rows (a DataFrame is never
+        sent whole to process workers). Non-finite attributions raise, naming the
+        rows; the attribution's and the engine's checks run on every chunk, and warn
+        at the end.
         """
         n_rows = len(data)
+        rows_per_chunk = self._rows_per_chunk(engine, n_rows)
         bounds = [
             (start, min(start + rows_per_chunk, n_rows))
             for start in range(0, n_rows, rows_per_chunk)
         ]
+        n_jobs = self.n_jobs if engine.name == "finite_difference" else 1
         tasks = (
-            delayed(_run_chunk)(compute, data, start, stop) for start, stop in bounds
+            delayed(_run_chunk)(
+                self.attribution_, engine, data.chunk(start, stop), start, stop
+            )
+            for start, stop in bounds
         )
         results = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
-        if self.verbose and len(bounds) > 1:
+        if self.verbose:
             from tqdm.auto import tqdm
 
+            description = description or (
+                f"{type(self.attribution_).__name__} ({engine.name})"
+            )
             results = tqdm(results, total=len(bounds), desc=description, unit="chunk")
+        checks = [
+            *engine.diagnostics(self._explained_names()),
+            *self.attribution_.diagnostics(engine),
+        ]
+        for values, (start, stop) in zip(results, bounds, strict=True):
+            if data.Z.dtype == np.float32:
+                values = values.astype(np.float32, copy=False)
+            points = data.chunk(start, stop)
+            _check_finite_attributions(values, start)
+            for check in checks:
+                check.update(points, values)
+            yield start, stop, points, values
+        for check in checks:
+            check.finish()
+
+    def _attribute(self, data, engine=None):
+        """Attributions of every row, shaped like :meth:`explain`."""
+        engine = engine or self._engine(data)
         out = None
-        # results first: run to its end, so that a progress bar completes and closes
-        for chunk, (start, stop) in zip(results, bounds, strict=True):
+        for start, stop, _, values in self._attribution_chunks(engine, data):
             if out is None:
-                dtype = np.float32 if data.Z.dtype == np.float32 else chunk.dtype
-                out = np.empty((n_rows, *chunk.shape[1:]), dtype=dtype)
-            out[start:stop] = chunk
+                out = np.empty((len(data), *values.shape[1:]), dtype=values.dtype)
+            out[start:stop] = values
         if out is None:
             raise ValueError("Found array with 0 sample(s); at least 1 is required.")
-        return out
+        return self._shape(out)
 
-    def _attribute(self, data):
-        """Attributions of every row: (n, n_explained) or (n, k, n_explained)."""
-        rule = get_attribution(self.attribution)
-        if self.method_ not in rule.engines:
-            raise NotDifferentiableError(
-                f"attribution={self.attribution!r} needs method in {rule.engines}."
-            )
-        engine = self._engine(data.Z.dtype)
-        settings = self._settings(data)
-        cost = engine.evaluations_per_point * rule.points_per_row(settings)
-        rows_per_chunk = max(1, engine.max_rows // cost)
-        n_jobs = self.n_jobs if engine.name == "finite_difference" else 1
-        attributions = self._map_chunks(
-            partial(rule.compute, engine, settings=settings),
-            data,
-            rows_per_chunk,
-            n_jobs,
-            f"{self.attribution} ({engine.name})",
-        )
-        if engine.name == "finite_difference" and self.attribution != "lrp":
-            self._warn_if_zero(attributions, data)
-        if self.attribution == "integrated_gradients":
-            self._warn_if_incomplete(data, self._shape(attributions))
-        return self._shape(attributions)
-
-    def _warn_if_incomplete(self, data, attributions):
-        """CompletenessWarning where |delta| > 5% of |f(x) − f(x′)|."""
-        from ._attributions._integrated_gradients import incomplete_fraction
-
-        delta = self._completeness_delta(data, attributions)
-        change = attributions.sum(axis=-1) - delta
-        fraction = incomplete_fraction(change, delta, attributions.dtype)
-        if fraction > 0:
-            warnings.warn(
-                f"Integrated gradients miss completeness by more than 5% of "
-                f"|f(x) - f(baseline)| on {fraction:.1%} of the samples and outputs; "
-                "raise n_steps or use integration='gausslegendre'.",
-                CompletenessWarning,
-                stacklevel=3,
-            )
-
-    def _response_values(self, data):
+    def _response_values(self, data, engine=None):
         """Model response (selected outputs) on every row, (n, n_outputs)."""
-        engine = self._engine(data.Z.dtype)
-        return self._map_chunks(
-            lambda chunk: engine.value(chunk.Z, chunk.context),
-            data,
-            engine.max_rows,
-            1,
-            "response",
-        )
+        engine = engine or self._engine(data)
+        values = np.empty((len(data), self.n_outputs_))
+        step = engine.max_rows
+        for start in range(0, len(data), step):
+            stop = min(start + step, len(data))
+            values[start:stop] = engine.value(data.chunk(start, stop))
+        return values
 
     def _shape(self, values):
         """Drop the output axis (axis 1) when a single output is explained."""
         return values[:, 0] if self.n_outputs_ == 1 else values
-
-    def _completeness_delta(self, data, attributions=None):
-        """Σ attributions − (f(x) − f(baseline)) for every row."""
-        if attributions is None:
-            attributions = self._attribute(data)
-        baseline = np.broadcast_to(
-            self.baseline_.astype(data.Z.dtype), (len(data), data.Z.shape[1])
-        )
-        change = self._response_values(data) - self._response_values(
-            InputData(baseline, data.context)
-        )
-        return attributions.sum(axis=-1) - self._shape(change)
-
-    def _warn_if_zero(self, attributions, data):
-        """Warn when most gradients are exactly zero but a much larger step is not."""
-        # count_nonzero: no boolean copy of the attributions (memory stays bounded)
-        zero_fraction = 1 - np.count_nonzero(attributions) / attributions.size
-        if zero_fraction <= 0.5:
-            return
-        probe_rows = data.rows(0, min(len(data), 32))
-        # gradients at both steps: attributions may also be zero where x = baseline
-        try:
-            small, large = (
-                self._engine(probe_rows.Z.dtype, step=step).gradient(
-                    probe_rows.Z, probe_rows.context
-                )
-                for step in (None, 0.1)
-            )
-        except ValueError:  # e.g. a non-finite response at the larger step
-            return
-        if np.mean(large != 0) > np.mean(small != 0) + 0.1:
-            warnings.warn(
-                f"{zero_fraction:.0%} of the finite-difference gradients are exactly "
-                "zero: the model looks piecewise constant (trees, boosting, kNN) at "
-                f"this step. A larger step (e.g. step=0.1) measures its sensitivity.",
-                ZeroGradientWarning,
-                stacklevel=3,
-            )
 
     # ------------------------------------------------------------------ public
     def explain(self, X):
@@ -722,24 +672,142 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         return self._attribute(data)
 
 
-class _SkorchNumpy:
-    """A skorch net's response (raw module output for decision_function) in numpy."""
+def _same(a, b):
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
 
-    def __init__(self, net, response_method, device):
-        self.net = net
-        self.response_method = response_method
-        self.device = device
 
-        self._function = None
+def check_device(device):
+    """A clear ``ValueError`` for a device that does not exist here (before work)."""
+    if isinstance(device, str) and device == "cpu":
+        return
+    if not torch_available():
+        raise ValueError(
+            f"device={device!r} needs torch, which is not installed; use "
+            "device='cpu' (finite differences need no device)."
+        )
+    import torch
 
-    def __call__(self, X):
-        import torch
-
-        if self._function is None:
-            self._function = torch_response(
-                self.net, self.response_method, None, self.device
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device={device!r} is not a torch device: {exc}") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={str(device)!r} was asked for, but CUDA is not available on "
+            "this machine; use device='cpu'."
+        )
+    if device.type == "cuda" and device.index is not None:
+        if device.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={str(device)!r}: this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s)."
             )
-        with torch.no_grad():
-            # a copy: X may be read-only (a broadcast baseline, a memory map)
-            out = self._function(torch.tensor(np.asarray(X), device=self.device))
-            return out.cpu().double().numpy()
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("device='mps' was asked for, but MPS is not available.")
+
+
+def _computes_in_float32(raw):
+    """Whether the model's response is float32 (so finite differences need its step)."""
+    raw = raw[0] if isinstance(raw, (list, tuple)) and raw else raw
+    return getattr(raw, "dtype", None) == np.float32
+
+
+def _check_finite_attributions(values, offset):
+    bad = ~np.isfinite(values)
+    if bad.any():
+        rows = np.unique(np.nonzero(bad)[0]) + offset
+        shown = rows[:10].tolist()
+        raise ValueError(
+            f"The attributions of rows {shown}{' and more' if rows.size > 10 else ''} "
+            "are not finite: the model's response or its gradient overflows there "
+            "(inf or NaN). Check those rows for extreme values, rescale the "
+            "features, or explain the model where it is finite."
+        )
+
+
+def _check_datetime_columns(X, features):
+    """Datetime columns have no gradient: say so before anything else."""
+    kinds = [(name, dtype) for name, dtype in X.dtypes.items()]
+    dates = [
+        name
+        for name, dtype in kinds
+        if getattr(dtype, "kind", "") in "mM" or "datetime" in str(dtype)
+    ]
+    if not dates:
+        return
+    if features is not None:
+        explained = set(np.asarray(features).ravel().tolist())
+        positions = {name: i for i, name in enumerate(X.columns)}
+        dates = [d for d in dates if d in explained or positions[d] in explained]
+    if dates:
+        raise ValueError(
+            f"X has datetime columns {dates}, which have no gradient. Convert them to "
+            "numbers (e.g. days since a date) or hold them fixed: features=[...] "
+            "naming the columns to explain."
+        )
+
+
+def _raise_input_error(X, exc, explained):
+    """Re-raise an input error with the columns it concerns and the route that works."""
+    message = str(exc)
+    frame = hasattr(X, "iloc") and hasattr(X, "dtypes")
+    if frame:
+        names = _non_numeric_columns(X)
+        if names:
+            if explained:
+                raise ValueError(
+                    f"features {names} are not numeric: only numeric columns can be "
+                    "explained (non-numeric ones may be held fixed)."
+                ) from exc
+            raise ValueError(
+                f"X has non-numeric columns {names}, which have no gradient. Pass "
+                "features=[...] naming the numeric columns to explain; the other "
+                "columns are then held fixed."
+            ) from exc
+    if "NaN" in message or "infinity" in message:
+        columns = _non_finite_columns(X)
+        where = f" in columns {columns}" if columns else ""
+        if "NaN" in message:
+            raise ValueError(
+                f"X contains NaN{where}, and the model does not take missing values. "
+                "Impute them (e.g. a Pipeline starting with SimpleImputer), or pass "
+                "features=[...] naming complete columns to explain; the others are "
+                "then held fixed."
+            ) from exc
+        raise ValueError(
+            f"X contains infinity{where}: a gradient needs finite inputs. Replace "
+            "those values, or pass features=[...] naming finite columns to explain; "
+            "the others are then held fixed."
+        ) from exc
+    if "convert" in message or "could not" in message:
+        raise ValueError(f"X must be numeric: {exc}") from exc
+
+
+def _non_numeric_columns(df):
+    names = []
+    for position, (name, dtype) in enumerate(df.dtypes.items()):
+        if getattr(dtype, "kind", "O") not in "biuf":
+            try:
+                np.asarray(df.iloc[:, position], dtype=np.float64)
+            except (ValueError, TypeError):
+                names.append(name)
+    return names
+
+
+def _non_finite_columns(X):
+    try:
+        if hasattr(X, "iloc"):
+            values = X.to_numpy(dtype=np.float64)
+            names = list(X.columns)
+        else:
+            values = np.asarray(X, dtype=np.float64)
+            names = list(range(values.shape[1])) if values.ndim == 2 else []
+        if values.ndim != 2:
+            return []
+        bad = ~np.isfinite(values).all(axis=0)
+        return [names[i] for i in np.flatnonzero(bad)]
+    except (ValueError, TypeError):
+        return []

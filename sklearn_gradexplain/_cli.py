@@ -232,6 +232,7 @@ def _explain(args):
     import numpy as np
     from sklearn.frozen import FrozenEstimator
 
+    from ._engines._finite_difference import FiniteDifference
     from ._explainer import GradientExplainer
 
     model = _read_model(args.model)
@@ -250,9 +251,8 @@ def _explain(args):
     explainer = GradientExplainer(
         FrozenEstimator(model),
         attribution=args.attribution,
-        method=args.method,
+        method=args.method if args.step is None else FiniteDifference(step=args.step),
         target=target,
-        step="auto" if args.step is None else args.step,
         verbose=int(args.verbose),
     )
     with warnings.catch_warnings(record=True) as caught:

@@ -1,19 +1,112 @@
-"""The one place where private scikit-learn (and skorch) helpers are imported."""
+"""The one place where private attributes and helpers of other libraries are used.
 
-from sklearn.base import _fit_context  # noqa: F401
-from sklearn.feature_selection._from_model import (  # noqa: F401
-    _calculate_threshold as calculate_threshold,
-)
+Each entry names the version it was checked against; a new release of scikit-learn or
+skorch that moves one of them breaks here, with a clear error, and nowhere else.
+"""
+
+from sklearn.base import _fit_context  # noqa: F401  (public idiom, private module)
 from sklearn.utils._param_validation import (  # noqa: F401
     HasMethods,
     Interval,
+    InvalidParameterError,
+    Options,
     StrOptions,
+    validate_params,
+)
+from sklearn.utils.metadata_routing import (  # noqa: F401
+    _routing_enabled as routing_enabled,
 )
 from sklearn.utils.validation import (  # noqa: F401
     _check_feature_names_in as check_feature_names_in,
 )
+from sklearn.utils.validation import (  # noqa: F401
+    _check_sample_weight as check_sample_weight,
+)
+
+#: Versions the private accesses below were checked against.
+CHECKED_AGAINST = {"scikit-learn": "1.9.1", "skorch": "1.4.0", "torch": "2.13.0"}
+
+
+def calculate_threshold(estimator, importances, threshold):
+    """``SelectFromModel``'s threshold rule (``sklearn.feature_selection._from_model``).
+
+    Checked against scikit-learn 1.9.1.
+    """
+    from sklearn.feature_selection._from_model import _calculate_threshold
+
+    return _calculate_threshold(estimator, importances, threshold)
+
+
+def column_transformer_input_indices(model, name):
+    """Input columns of transformer ``name`` of a fitted ``ColumnTransformer``.
+
+    ``ColumnTransformer._transformer_to_input_indices``, checked against 1.9.1.
+    """
+    return list(model._transformer_to_input_indices.get(name, []))
+
+
+def lda_max_components(model):
+    """``LinearDiscriminantAnalysis._max_components`` (checked against 1.9.1)."""
+    return model._max_components
+
+
+def libsvm_gamma(model):
+    """The numeric gamma a fitted libsvm model used: ``BaseLibSVM._gamma`` (1.9.1)."""
+    return model._gamma
 
 
 def skorch_predict_nonlinearity(net):
-    """The callable skorch applies to ``module_`` output in ``predict_proba``."""
+    """The callable skorch applies to ``module_`` output in ``predict_proba``.
+
+    ``NeuralNet._get_predict_nonlinearity``, checked against skorch 1.4.0.
+    """
     return net._get_predict_nonlinearity()
+
+
+class TorchDevice(Options):
+    """Parameter constraint: a device name (str) or a ``torch.device``.
+
+    Checked without importing torch, so that validating parameters stays light. (A
+    subclass of ``Options``, the kind of constraint scikit-learn accepts, checked
+    against 1.9.1.)
+    """
+
+    def __init__(self):
+        super().__init__(object, set())
+
+    def is_satisfied_by(self, val):
+        if isinstance(val, str):
+            return True
+        kind = type(val)
+        return kind.__module__ == "torch" and kind.__name__ == "device"
+
+    def __str__(self):
+        return "a str or a torch.device"
+
+
+def torch_children(module):
+    """``(name, child)`` of a torch module's children, repeated instances included.
+
+    ``Module._modules`` (``named_children`` skips a module seen before, which would
+    drop the second use of a shared ReLU); checked against torch 2.13.
+    """
+    return list(module._modules.items())
+
+
+def torch_with_submodule(module, path, replacement):
+    """A shallow copy of ``module`` whose submodule at ``path`` is ``replacement``.
+
+    Only the containers along ``path`` are copied (their ``Module._modules`` dicts,
+    checked against torch 2.13); parameters and every other submodule are shared, and
+    ``module`` itself is never changed, so this is safe while other threads use it.
+    """
+    import copy
+
+    head, _, rest = path.partition(".")
+    clone = copy.copy(module)
+    children = dict(module._modules)
+    children[head] = (
+        torch_with_submodule(children[head], rest, replacement) if rest else replacement
+    )
+    object.__setattr__(clone, "_modules", children)
+    return clone

@@ -493,8 +493,10 @@ def black_box_section(config, out, random_state, verbose):
     from sklearn.inspection import permutation_importance
     from sklearn.model_selection import train_test_split
 
+    from ._engines._finite_difference import FiniteDifference
     from ._explainer import GradientExplainer
     from ._plot import GradientAttributionDisplay
+    from .attributions import IntegratedGradients, SmoothGrad
     from .exceptions import ZeroGradientWarning
 
     section = Section("4. A black box: gradient boosting by finite differences")
@@ -526,24 +528,26 @@ def black_box_section(config, out, random_state, verbose):
     warned = any(issubclass(w.category, ZeroGradientWarning) for w in caught)
 
     step = 0.1
+    sensitivity = FiniteDifference(step=step)
     explainers = {
-        "gradient": GradientExplainer(frozen, step=step, **common),
+        "gradient": GradientExplainer(frozen, method=sensitivity, verbose=verbose),
         "integrated_gradients": GradientExplainer(
             frozen,
-            attribution="integrated_gradients",
-            baseline="mean",
-            n_steps=config["ig_steps"],
-            step=step,
-            **common,
+            attribution=IntegratedGradients(
+                baseline="mean", n_steps=config["ig_steps"]
+            ),
+            method=sensitivity,
+            verbose=verbose,
         ),
         "smoothgrad": GradientExplainer(
             frozen,
-            attribution="smoothgrad",
-            n_samples=config["smoothgrad_samples"],
-            noise_level=0.1,
-            random_state=random_state,
-            step=step,
-            **common,
+            attribution=SmoothGrad(
+                n_samples=config["smoothgrad_samples"],
+                noise_level=0.1,
+                random_state=random_state,
+            ),
+            method=sensitivity,
+            verbose=verbose,
         ),
     }
     attributions, timings = {}, {}

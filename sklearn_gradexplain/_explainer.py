@@ -1,38 +1,96 @@
 """GradientExplainer: input-gradient attributions as a scikit-learn transformer."""
 
 import numpy as np
+from scipy.stats import norm
 from sklearn.base import TransformerMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import (
-    BaseGradientExplainer,
-    _estimator_has,
-    document_shared_parameters,
+from ._base import BaseGradientExplainer, _estimator_has, _is_frozen
+from ._compat import (
+    StrOptions,
+    _fit_context,
+    check_feature_names_in,
+    check_sample_weight,
 )
-from ._compat import _fit_context, check_feature_names_in
+from .attributions import get_attribution
+
+
+def _has_reference(self):
+    """``available_if``: the attribution has a reference point (completeness)."""
+    attribution = getattr(self, "attribution_", None)
+    if attribution is None:
+        attribution = get_attribution(self.attribution)
+    return hasattr(attribution, "completeness_delta")
 
 
 class GradientExplainer(TransformerMixin, BaseGradientExplainer):
     """Explain a model by the gradient of its prediction with respect to its input.
 
     ``fit`` fits a clone of ``estimator`` (unless it is a ``FrozenEstimator``) and
-    explains the fit data; ``explain`` gives per-sample attributions; ``transform``
-    gives the same as a 2-D feature matrix, so the explainer can sit in a ``Pipeline``.
+    summarises the attributions of the fit data (the mean gradient of Hechtlinger,
+    2016, with its standard error); ``explain`` gives per-sample attributions;
+    ``transform`` gives the same as a 2-D feature matrix, so the explainer can sit in a
+    ``Pipeline``.
 
     Parameters
     ----------
     estimator : estimator
-        The model to explain: a scikit-learn estimator, a skorch net, or
-        ``FrozenEstimator(fitted_model)``.
-    {parameters}
+        The model to explain: a scikit-learn estimator, a skorch net, a
+        :class:`TorchModel`, or ``FrozenEstimator(fitted_model)``.
+    attribution : str or attribution object, default="gradient"
+        What is computed per sample: an object of
+        :mod:`sklearn_gradexplain.attributions` (``IntegratedGradients(n_steps=...)``,
+        ``SmoothGrad(...)``, ...) or a shorthand for one with its defaults
+        (``"gradient"``, ``"gradient_x_input"``, ``"integrated_gradients"``,
+        ``"smoothgrad"``, ``"vargrad"``, ``"lrp"``). A fitted clone is kept as
+        ``attribution_``; its parameters are grid-searched as
+        ``attribution__<name>``.
+    method : {"auto", "autograd", "finite_difference"} or FiniteDifference, \
+default="auto"
+        How gradients are obtained: exact torch autograd, or finite differences of
+        any model. ``"auto"`` uses autograd where the model can be expressed in torch
+        and ``FiniteDifference()`` otherwise; a ``FiniteDifference(step=...,
+        scheme=...)`` object forces finite differences with those options.
+    response_method : {"auto", "predict_proba", "decision_function", "predict"}, \
+default="auto"
+        Which output is differentiated: ``predict_proba`` for classifiers that have
+        it, else ``decision_function``; ``predict`` for regressors.
+    target : None, class label or int, default=None
+        ``None``: the positive class of a binary classifier, every output otherwise. A
+        class label (classifiers) or output index (multi-label and multi-output
+        models) explains that output alone.
+    features : list of str or int, default=None
+        Columns to explain; the others are held fixed and may be non-numeric.
+    categorical_features : None, "from_dtype" or list of str or int, default=None
+        Raw categorical columns, each given one attribution, its switch effect (see
+        the user guide, "Pipelines and categorical data").
+    explain_at : str, default=None
+        Name of a step of a ``Pipeline`` estimator: attributions are taken with
+        respect to that step's output (e.g. one-hot indicators) instead of the raw
+        input.
+    batch_size : "auto" or int, default="auto"
+        Input rows per model call; chunk boundaries depend only on the data's shape
+        and ``batch_size``, so results are identical for every ``n_jobs``.
+    n_jobs : int, default=None
+        joblib workers for finite differences (``None``: 1, or the active
+        ``joblib.parallel_config``).
+    device : str or torch.device, default="cpu"
+        torch device for autograd.
+    verbose : int, default=0
+        Show a progress bar (tqdm) when > 0.
 
     Attributes
     ----------
     estimator_ : estimator
         The fitted model.
+    attribution_ : attribution object
+        The fitted attribution (its reference statistics: ``baseline_``, ``noise_``).
     method_ : str
         The engine used, ``"autograd"`` or ``"finite_difference"``.
+    finite_difference_ : FiniteDifference
+        The fitted finite-difference options (``scale_``), when ``method_`` is
+        ``"finite_difference"``.
     response_method_ : str
         The response that is differentiated.
     classes_ : ndarray
@@ -40,9 +98,15 @@ class GradientExplainer(TransformerMixin, BaseGradientExplainer):
     n_outputs_ : int
         Number of explained outputs.
     global_gradient_ : ndarray of shape (n_features,) or (n_outputs, n_features)
-        Mean attribution over the fit data.
+        Mean attribution over the fit data (weighted by ``sample_weight``).
+    global_gradient_stderr_ : ndarray, shaped like ``global_gradient_``
+        Its standard error over the rows: the sample standard deviation
+        (ddof=1) / √n, the model held fixed.
     feature_importances_ : ndarray of shape (n_features,)
         Mean absolute attribution over samples and outputs.
+    feature_std_ : ndarray of shape (n_features,)
+        Standard deviation of each explained feature in the fit data (the unit of
+        ``scaled_importance`` in :meth:`summary`).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -66,14 +130,52 @@ class GradientExplainer(TransformerMixin, BaseGradientExplainer):
     True
     """
 
+    _parameter_constraints = {
+        **BaseGradientExplainer._parameter_constraints,
+        "categorical_features": [None, StrOptions({"from_dtype"}), "array-like"],
+        "explain_at": [None, str],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        attribution="gradient",
+        method="auto",
+        response_method="auto",
+        target=None,
+        features=None,
+        categorical_features=None,
+        explain_at=None,
+        batch_size="auto",
+        n_jobs=None,
+        device="cpu",
+        verbose=0,
+    ):
+        self.estimator = estimator
+        self.attribution = attribution
+        self.method = method
+        self.response_method = response_method
+        self.target = target
+        self.features = features
+        self.categorical_features = categorical_features
+        self.explain_at = explain_at
+        self.batch_size = batch_size
+        self.n_jobs = n_jobs
+        self.device = device
+        self.verbose = verbose
+
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None, **fit_params):
-        """Fit the estimator (unless frozen) and explain ``X``.
+    def fit(self, X, y=None, sample_weight=None, **fit_params):
+        """Fit the estimator (unless frozen) and summarise the attributions of ``X``.
 
         Parameters
         ----------
         X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+        sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights of the rows in every global statistic; also passed to
+            the estimator's ``fit`` when it takes them (or as metadata routing says).
         **fit_params : dict
             Passed to the estimator's ``fit``.
 
@@ -81,24 +183,65 @@ class GradientExplainer(TransformerMixin, BaseGradientExplainer):
         -------
         self : GradientExplainer
         """
-        self._fit_explainer(X, y, **fit_params)
+        self._fit_explainer(X, y, sample_weight, fit_params)
+        return self
+
+    @available_if(lambda self: _is_frozen(self.estimator))
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Fold a batch into the global statistics (frozen estimators only).
+
+        The first call fits like :meth:`fit` (its batch fixes the reference
+        statistics: baselines, noise scales, finite-difference steps); later calls
+        add their rows to ``global_gradient_``, its standard error and the
+        importances, so that the result equals one ``fit`` on all batches to
+        rounding when those references do not depend on the data (e.g. autograd
+        gradients, a zero baseline).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+        y : None
+            Ignored (the estimator is frozen).
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : GradientExplainer
+        """
+        if not hasattr(self, "_statistics"):
+            self._validate_params()
+            self._fit_explainer(X, y, sample_weight, {})
+            return self
+        data = self._validate_input(X, reset=False)
+        if sample_weight is not None:
+            sample_weight = check_sample_weight(sample_weight, data.Z)
+        statistics = self._statistics
+        for start, stop, points, values in self._attribution_chunks(
+            self._engine(data), data
+        ):
+            weights = None if sample_weight is None else sample_weight[start:stop]
+            statistics.update(points.Z, values, weights)
+        self._set_statistics(statistics)
         return self
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit_transform(self, X, y=None, **fit_params):
+    def fit_transform(self, X, y=None, sample_weight=None, **fit_params):
         """Fit, then return the attributions of ``X`` as a 2-D matrix.
 
         Parameters
         ----------
         X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
         y : array-like, default=None
+        sample_weight : array-like of shape (n_samples,), default=None
         **fit_params : dict
 
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_outputs * n_features)
         """
-        attributions = self._fit_explainer(X, y, **fit_params)
+        attributions, _, _ = self._fit_explainer(
+            X, y, sample_weight, fit_params, keep=True
+        )
         return attributions.reshape(attributions.shape[0], -1)
 
     def transform(self, X):
@@ -139,9 +282,93 @@ class GradientExplainer(TransformerMixin, BaseGradientExplainer):
             dtype=object,
         )
 
-    @available_if(lambda self: self.attribution == "integrated_gradients")
+    def summary(self, confidence_level=0.95):
+        """The mean attribution per (output, feature) as a coefficient table.
+
+        Parameters
+        ----------
+        confidence_level : float, default=0.95
+            Coverage of the normal confidence interval of each mean.
+
+        Returns
+        -------
+        table : pandas.DataFrame
+            One row per (output, feature), ordered by output then feature, with the
+            columns ``output``, ``feature``, ``mean`` (the global gradient),
+            ``stderr`` (sample std, ddof=1, / √n), ``ci_low``, ``ci_high``,
+            ``p_value`` (two-sided, H0: mean attribution 0, normal), ``importance``
+            (mean |attribution|) and ``scaled_importance`` (importance × the
+            feature's standard deviation: the output change per standard deviation).
+            The interval covers the sampling of rows with the model held fixed.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.linear_model import LinearRegression
+        >>> from sklearn_gradexplain import GradientExplainer
+        >>> X = np.random.RandomState(0).normal(size=(40, 2)) * [1.0, 10.0]
+        >>> explainer = GradientExplainer(LinearRegression()).fit(X, X @ [2.0, 0.1])
+        >>> table = explainer.summary()
+        >>> table[["feature", "mean", "scaled_importance"]].round(2)
+          feature  mean  scaled_importance
+        0      x0   2.0               2.15
+        1      x1   0.1               0.93
+        """
+        import pandas as pd
+
+        check_is_fitted(self)
+        if not 0 < confidence_level < 1:
+            raise ValueError(
+                f"confidence_level must be in (0, 1), got {confidence_level!r}."
+            )
+        statistics = self._statistics
+        mean = np.atleast_2d(statistics.attributions.mean)
+        stderr = np.atleast_2d(statistics.attributions.stderr())
+        importance = np.atleast_2d(statistics.magnitudes.mean)
+        mean = mean.reshape(-1, mean.shape[-1])
+        stderr = stderr.reshape(mean.shape)
+        importance = importance.reshape(mean.shape)
+        z = norm.ppf(0.5 + confidence_level / 2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            statistic = np.abs(mean) / stderr
+        p_value = np.where(
+            stderr > 0, 2 * norm.sf(statistic), np.where(mean == 0, 1.0, 0.0)
+        )
+        outputs = self._output_labels()
+        names = self._explained_names()
+        k, d = mean.shape
+        return pd.DataFrame(
+            {
+                "output": np.repeat(np.asarray(outputs, dtype=object), d),
+                "feature": np.tile(names, k),
+                "mean": mean.ravel(),
+                "stderr": stderr.ravel(),
+                "ci_low": (mean - z * stderr).ravel(),
+                "ci_high": (mean + z * stderr).ravel(),
+                "p_value": p_value.ravel(),
+                "importance": importance.ravel(),
+                "scaled_importance": (importance * self.feature_std_).ravel(),
+            }
+        )
+
+    def _output_labels(self):
+        """A label per explained output (for a single output: what it is)."""
+        names = self.outputs_.names
+        if names is not None:
+            return list(names)
+        classes = getattr(self, "classes_", None)
+        if classes is not None and not isinstance(classes, list):
+            if self.target is not None:
+                return [self.target]
+            return [classes[-1]] if len(classes) == 2 else [classes[0]]
+        return [0 if self.target is None else self.target]
+
+    @available_if(_has_reference)
     def completeness_delta(self, X):
-        """Σ attributions − (f(x) − f(baseline)), per sample and output.
+        """Σ attributions − (f(x) − f(reference)), per sample and output.
+
+        Defined for attributions with a reference point (integrated gradients: the
+        baseline; expected gradients: the mean over the drawn baselines).
 
         Parameters
         ----------
@@ -152,7 +379,14 @@ class GradientExplainer(TransformerMixin, BaseGradientExplainer):
         delta : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
         check_is_fitted(self)
-        return self._completeness_delta(self._validate_input(X, reset=False))
+        data = self._validate_input(X, reset=False)
+        engine = self._engine(data)
+        delta = np.empty((len(data), self.n_outputs_))
+        for start, stop, points, values in self._attribution_chunks(engine, data):
+            delta[start:stop] = self.attribution_.completeness_delta(
+                engine, points, values
+            )
+        return self._shape(delta)
 
     @available_if(_estimator_has("predict"))
     def predict(self, X):
@@ -215,9 +449,3 @@ class GradientExplainer(TransformerMixin, BaseGradientExplainer):
         """
         check_is_fitted(self)
         return self.estimator_.score(X, y, **params)
-
-
-document_shared_parameters(
-    GradientExplainer,
-    '{"gradient", "gradient_x_input", "integrated_gradients", "smoothgrad", "lrp"}',
-)

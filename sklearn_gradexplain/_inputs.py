@@ -1,9 +1,9 @@
-"""Explained inputs and how perturbed points become model inputs again.
+"""Explained inputs, and how points of the explained columns become model inputs again.
 
 The engines work on ``Z``, the float matrix of the explained columns. A point of ``Z``
-becomes a model input through :class:`InputComposer`: either ``Z`` itself (every column
-explained), or a copy of its source row of the original data (``context``) with the
-explained columns replaced, so that columns held fixed may be non-numeric.
+belongs to a row of the original data (its *context*): with every column explained the
+point is the model input itself; otherwise :class:`InputComposer` puts it into a copy
+of its row, so that the columns held fixed may be non-numeric.
 """
 
 from dataclasses import dataclass
@@ -13,20 +13,86 @@ import scipy.sparse as sp
 
 
 @dataclass
-class InputData:
-    """Validated input: explained columns ``Z`` and the rows they come from."""
+class Points:
+    """Points at which a model is differentiated or evaluated.
 
-    Z: object  # ndarray or sparse matrix, shape (n_samples, n_explained)
+    Attributes
+    ----------
+    Z : ndarray of shape (n_points, n_explained)
+        The explained columns (dense).
+    context : None, ndarray or DataFrame
+        The full rows the points belong to (every column), or ``None`` when every
+        column is explained.
+    rows : ndarray of int or None
+        For each point, its row of ``context``; ``None`` means point i is row i.
+    """
+
+    Z: np.ndarray
+    context: object = None
+    rows: np.ndarray | None = None
+
+    def __len__(self):
+        return self.Z.shape[0]
+
+    def row_index(self):
+        """The row of ``context`` of each point."""
+        return np.arange(len(self)) if self.rows is None else self.rows
+
+    def derive(self, Z, repeats):
+        """Points ``Z`` made from these: ``repeats`` consecutive ones per point."""
+        if self.context is None:
+            return Points(Z)
+        return Points(Z, self.context, np.repeat(self.row_index(), repeats))
+
+    def select(self, start, stop):
+        """Points ``start:stop`` (sharing the context)."""
+        rows = None if self.context is None else self.row_index()[start:stop]
+        return Points(self.Z[start:stop], self.context, rows)
+
+    def compact(self):
+        """A copy holding only its own rows of the context (to keep beyond a chunk)."""
+        return Points(np.array(self.Z), _context_rows(self.context, self.row_index()))
+
+
+def _context_rows(context, rows):
+    if context is None:
+        return None
+    if hasattr(context, "iloc"):
+        return context.iloc[rows].reset_index(drop=True)
+    return np.asarray(context)[rows]
+
+
+def concat_points(parts):
+    """One :class:`Points` holding the points of ``parts`` (contexts copied)."""
+    Z = np.concatenate([part.Z for part in parts])
+    if parts[0].context is None:
+        return Points(Z)
+    contexts = [_context_rows(part.context, part.row_index()) for part in parts]
+    if hasattr(contexts[0], "iloc"):
+        import pandas as pd
+
+        return Points(Z, pd.concat(contexts, ignore_index=True))
+    return Points(Z, np.concatenate(contexts))
+
+
+@dataclass
+class InputData:
+    """Validated input: explained columns ``Z`` (possibly sparse) and full rows."""
+
+    Z: object  # ndarray or CSR matrix, shape (n_samples, n_explained)
     context: object = None  # None, ndarray or DataFrame with every column
 
     def __len__(self):
         return self.Z.shape[0]
 
-    def rows(self, start, stop):
-        """Rows ``start:stop``; sparse ``Z`` is densified here, one chunk at a time."""
+    def chunk(self, start, stop):
+        """Rows ``start:stop`` as :class:`Points`; sparse rows are densified here.
+
+        The rows are a copy: a model that writes into its input never reaches the
+        caller's data.
+        """
         Z = self.Z[start:stop]
-        if sp.issparse(Z):
-            Z = Z.toarray()
+        Z = Z.toarray() if sp.issparse(Z) else np.array(Z)
         context = self.context
         if context is not None:
             context = (
@@ -34,7 +100,7 @@ class InputData:
                 if hasattr(context, "iloc")
                 else context[start:stop]
             )
-        return InputData(np.asarray(Z), context)
+        return Points(Z, context)
 
 
 @dataclass(frozen=True)
@@ -53,19 +119,20 @@ class InputComposer:
     feature_indices: np.ndarray
     column_names: object = None
 
-    def __call__(self, Z, context=None, rows=None):
+    def __call__(self, points):
+        Z, context = points.Z, points.context
         if context is None:
             X = Z
         elif hasattr(context, "iloc"):
-            X = context.iloc[rows].reset_index(drop=True).copy()
+            X = context.iloc[points.row_index()].reset_index(drop=True).copy()
             for j, position in enumerate(self.feature_indices):
-                column = X.columns[position]
                 # Z's own dtype: casting back to an int (or float32, when Z is
                 # float64) column would round the perturbation away.
-                X[column] = Z[:, j]
+                X[X.columns[position]] = Z[:, j]
             return X
         else:
-            X = np.array(context[rows], dtype=np.result_type(context.dtype, Z.dtype))
+            dtype = np.result_type(context.dtype, Z.dtype)
+            X = np.array(context[points.row_index()], dtype=dtype)
             X[:, self.feature_indices] = Z
         if self.column_names is not None:
             import pandas as pd

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.feature_selection import SelectorMixin
 from sklearn.utils.validation import check_is_fitted, check_scalar
 
-from ._base import BaseGradientExplainer, document_shared_parameters
+from ._base import BaseGradientExplainer
 from ._compat import Interval, _fit_context, calculate_threshold
 from ._response import unwrap_model
 
@@ -35,7 +35,28 @@ class GradientFeatureSelector(SelectorMixin, BaseGradientExplainer):
         The maximum number of features to select; a callable receives ``X`` and
         returns it. ``None`` keeps every feature that passes ``threshold``. To
         select on ``max_features`` alone, set ``threshold=-np.inf``.
-    {parameters}
+    attribution : str or attribution object, default="gradient"
+        What is computed per sample (see :class:`GradientExplainer`); features are
+        ranked by its mean absolute value.
+    method : {"auto", "autograd", "finite_difference"} or FiniteDifference, \
+default="auto"
+        How gradients are obtained (see :class:`GradientExplainer`).
+    response_method : {"auto", "predict_proba", "decision_function", "predict"}, \
+default="auto"
+        Which output is differentiated (see :class:`GradientExplainer`).
+    target : None, class label or int, default=None
+        Which output is explained (see :class:`GradientExplainer`).
+    features : list of str or int, default=None
+        Columns that compete for selection; the others are always kept.
+    batch_size : "auto" or int, default="auto"
+        Input rows per model call.
+    n_jobs : int, default=None
+        joblib workers for finite differences.
+    device : str or torch.device, default="cpu"
+        torch device for autograd.
+    verbose : int, default=0
+        Show a progress bar (tqdm) when > 0.
+
     Attributes
     ----------
     threshold_ : float
@@ -83,12 +104,40 @@ class GradientFeatureSelector(SelectorMixin, BaseGradientExplainer):
     (200, 2)
     """
 
-    _extra_parameters = {"threshold": None, "max_features": None}
     _parameter_constraints = {
         **BaseGradientExplainer._parameter_constraints,
         "threshold": [Interval(Real, None, None, closed="both"), str, None],
         "max_features": [Interval(Integral, 0, None, closed="left"), callable, None],
     }
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        threshold=None,
+        max_features=None,
+        attribution="gradient",
+        method="auto",
+        response_method="auto",
+        target=None,
+        features=None,
+        batch_size="auto",
+        n_jobs=None,
+        device="cpu",
+        verbose=0,
+    ):
+        self.estimator = estimator
+        self.threshold = threshold
+        self.max_features = max_features
+        self.attribution = attribution
+        self.method = method
+        self.response_method = response_method
+        self.target = target
+        self.features = features
+        self.batch_size = batch_size
+        self.n_jobs = n_jobs
+        self.device = device
+        self.verbose = verbose
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -98,8 +147,13 @@ class GradientFeatureSelector(SelectorMixin, BaseGradientExplainer):
         tags.regressor_tags = None
         return tags
 
+    def _check_settings(self, n_features, y=None):
+        super()._check_settings(n_features, y)
+        # a bad threshold string fails here, before any model work
+        calculate_threshold(unwrap_model(self.estimator), np.ones(1), self.threshold)
+
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None, **fit_params):
+    def fit(self, X, y=None, sample_weight=None, **fit_params):
         """Fit the estimator (unless frozen), explain ``X`` and set the threshold.
 
         Parameters
@@ -108,6 +162,8 @@ class GradientFeatureSelector(SelectorMixin, BaseGradientExplainer):
             The data the importances are computed on.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
             Targets for fitting the estimator (unused when it is frozen).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights of the rows in the importances.
         **fit_params : dict
             Passed to the estimator's ``fit``.
 
@@ -123,7 +179,7 @@ class GradientFeatureSelector(SelectorMixin, BaseGradientExplainer):
                 else self.max_features
             )
             check_scalar(max_features, "max_features", Integral, min_val=0)
-        self._fit_explainer(X, y, **fit_params)
+        self._fit_explainer(X, y, sample_weight, fit_params)
         if self.max_features is not None:
             self.max_features_ = max_features
         self.threshold_ = float(
@@ -147,10 +203,3 @@ class GradientFeatureSelector(SelectorMixin, BaseGradientExplainer):
         mask = np.ones(self.n_features_in_, dtype=bool)
         mask[self.feature_indices_] = explained
         return mask
-
-
-document_shared_parameters(
-    GradientFeatureSelector,
-    '{"gradient", "gradient_x_input", "integrated_gradients", "smoothgrad", "lrp"}',
-    ";\n        features are ranked by its mean absolute value",
-)

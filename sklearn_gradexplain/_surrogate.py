@@ -15,16 +15,14 @@ from sklearn.metrics import r2_score
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseGradientExplainer, document_shared_parameters
+from ._base import BaseGradientExplainer
 from ._compat import StrOptions, _fit_context
 from ._response import unwrap_model
-
-#: Attributions whose mean is a gradient, hence a linear model's coefficients.
-SURROGATE_ATTRIBUTIONS = {"gradient", "smoothgrad"}
+from .attributions import BaseAttribution, get_attribution
 
 _SURROGATE_CONSTRAINTS = {
     **BaseGradientExplainer._parameter_constraints,
-    "attribution": [StrOptions(SURROGATE_ATTRIBUTIONS)],
+    "attribution": [StrOptions({"gradient", "smoothgrad"}), BaseAttribution],
 }
 
 
@@ -32,6 +30,17 @@ def _linear_scores(Z, coef):
     """``Z @ coef.T`` in float64, for dense or sparse ``Z`` (one code path)."""
     Z = Z.astype(np.float64) if sp.issparse(Z) else np.asarray(Z, dtype=np.float64)
     return np.asarray(safe_sparse_dot(Z, coef.T, dense_output=True))
+
+
+def _weighted_mean(values, weights):
+    return float(np.average(values, weights=weights))
+
+
+def _agreement_stderr(agreed, weights):
+    """Binomial standard error of a (weighted) agreement rate: √(p(1−p)/n)."""
+    n = float(len(agreed) if weights is None else np.sum(weights))
+    p = _weighted_mean(agreed, weights)
+    return float(np.sqrt(p * (1 - p) / n)) if n > 0 else 0.0
 
 
 def _best_cut(scores, gain_above, gain_below, preferred):
@@ -86,7 +95,9 @@ def _class_indices(classes, labels):
     return np.where(classes[indices] == labels, indices, -1)
 
 
-def _multiclass_agreement_intercepts(scores, labels, start, max_sweeps=100):
+def _multiclass_agreement_intercepts(
+    scores, labels, start, weights=None, max_sweeps=100
+):
     """Coordinate ascent on the class intercepts, maximizing argmax agreement.
 
     Class by class, the intercept is set to its exact best value with the others
@@ -96,9 +107,10 @@ def _multiclass_agreement_intercepts(scores, labels, start, max_sweeps=100):
     """
     n, k = scores.shape
     rows = np.arange(n)
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
 
     def count(intercepts):
-        return int(np.sum(np.argmax(scores + intercepts, axis=1) == labels))
+        return float(np.sum(w * (np.argmax(scores + intercepts, axis=1) == labels)))
 
     intercepts = np.asarray(start, dtype=np.float64).copy()
     current = count(intercepts)
@@ -111,8 +123,8 @@ def _multiclass_agreement_intercepts(scores, labels, start, max_sweeps=100):
             margin = scores[:, j] - others[rows, runner_up]
             cut, best = _best_cut(
                 margin,
-                (labels == j).astype(np.float64),
-                (labels == runner_up).astype(np.float64),
+                w * (labels == j),
+                w * (labels == runner_up),
                 -intercepts[j],
             )
             if best <= current:
@@ -134,10 +146,32 @@ class _SurrogateMixin:
     _parameter_constraints = _SURROGATE_CONSTRAINTS
 
     def _decision(self, data):
-        return _linear_scores(data.Z, self.coef_) + self.intercept_
+        return _linear_scores(data.Z, np.atleast_2d(self.coef_)) + self.intercept_
+
+    def _check_settings(self, n_features, y=None):
+        super()._check_settings(n_features, y)
+        self._check_estimator_kind()
+        attribution = get_attribution(self.attribution)
+        if not attribution.gradient_like:
+            raise ValueError(
+                f"{type(self).__name__} builds its coefficients from the mean "
+                f"gradient; {attribution!r} is not a gradient. Use Gradient() or "
+                "SmoothGrad() of a gradient."
+            )
+
+    def _model_predictions(self, data, engine):
+        """The model's own predictions on the rows, through copies of them."""
+        model = unwrap_model(self.estimator_)
+        composer = self._composer(model)
+        step = max(1, engine.max_rows)
+        parts = [
+            np.asarray(model.predict(composer(data.chunk(start, start + step))))
+            for start in range(0, len(data), step)
+        ]
+        return np.concatenate(parts)
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None, **fit_params):
+    def fit(self, X, y=None, sample_weight=None, **fit_params):
         """Fit the estimator (unless frozen), explain ``X``, build the linear model.
 
         Parameters
@@ -146,6 +180,9 @@ class _SurrogateMixin:
             The data the mean gradient (and the intercept) is computed on.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
             Targets for fitting the estimator (unused when it is frozen).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights of the rows in the mean gradient, the intercept and
+            the agreement.
         **fit_params : dict
             Passed to the estimator's ``fit``.
 
@@ -154,10 +191,10 @@ class _SurrogateMixin:
         self : object
             The fitted surrogate.
         """
-        self._check_estimator_kind()
-        self._fit_explainer(X, y, **fit_params)
-        data = self._validate_input(X, reset=False)
-        self._fit_linear(X, data)
+        _, engine, data = self._fit_explainer(X, y, sample_weight, fit_params)
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        self._fit_linear(data, engine, sample_weight)
         return self
 
 
@@ -196,7 +233,29 @@ class GradientSurrogateClassifier(
           threshold (0.5 for probabilities, 0 for decision functions); multiclass:
           one such b per class, compared by argmax.
         - ``"zero"``: no intercept.
-    {parameters}
+    attribution : {"gradient", "smoothgrad"} or attribution object, \
+default="gradient"
+        A gradient-type attribution (``Gradient()``, or ``SmoothGrad()`` of a
+        gradient): its mean over the fit data gives the surrogate's coefficients.
+    method : {"auto", "autograd", "finite_difference"} or FiniteDifference, \
+default="auto"
+        How gradients are obtained (see :class:`GradientExplainer`).
+    response_method : {"auto", "predict_proba", "decision_function", "predict"}, \
+default="auto"
+        Which output is differentiated (see :class:`GradientExplainer`).
+    target : None, class label or int, default=None
+        Which output is explained (see :class:`GradientExplainer`).
+    features : list of str or int, default=None
+        Columns to explain (and score); the others are held fixed.
+    batch_size : "auto" or int, default="auto"
+        Input rows per model call.
+    n_jobs : int, default=None
+        joblib workers for finite differences.
+    device : str or torch.device, default="cpu"
+        torch device for autograd.
+    verbose : int, default=0
+        Show a progress bar (tqdm) when > 0.
+
     Attributes
     ----------
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
@@ -205,8 +264,11 @@ class GradientSurrogateClassifier(
     intercept_ : ndarray of shape (1,) or (n_classes,)
         Intercept(s), the model's decision threshold included.
     agreement_ : float
-        Fraction of the fit data where the surrogate predicts what ``estimator_``
-        predicts.
+        Fraction of the fit data (weighted by ``sample_weight``) where the surrogate
+        predicts what ``estimator_`` predicts.
+    agreement_stderr_ : float
+        Its binomial standard error, √(p(1−p)/n), the model and the surrogate held
+        fixed.
     classes_ : ndarray of shape (n_classes,)
         The model's class labels.
     estimator_ : estimator
@@ -255,11 +317,37 @@ class GradientSurrogateClassifier(
     (3,)
     """
 
-    _extra_parameters = {"intercept": "agreement"}
     _parameter_constraints = {
         **_SURROGATE_CONSTRAINTS,
         "intercept": [StrOptions({"agreement", "first_order", "zero"})],
     }
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        intercept="agreement",
+        attribution="gradient",
+        method="auto",
+        response_method="auto",
+        target=None,
+        features=None,
+        batch_size="auto",
+        n_jobs=None,
+        device="cpu",
+        verbose=0,
+    ):
+        self.estimator = estimator
+        self.intercept = intercept
+        self.attribution = attribution
+        self.method = method
+        self.response_method = response_method
+        self.target = target
+        self.features = features
+        self.batch_size = batch_size
+        self.n_jobs = n_jobs
+        self.device = device
+        self.verbose = verbose
 
     def _check_estimator_kind(self):
         if not is_classifier(self.estimator):
@@ -269,7 +357,7 @@ class GradientSurrogateClassifier(
                 "GradientSurrogateRegressor for regressors."
             )
 
-    def _fit_linear(self, X, data):
+    def _fit_linear(self, data, engine, weights):
         classes = self.classes_
         gradient = np.atleast_2d(self.global_gradient_)
         binary = len(classes) == 2
@@ -290,8 +378,10 @@ class GradientSurrogateClassifier(
                 "(predict_proba, or a one-vs-rest decision_function)."
             )
         scores = _linear_scores(data.Z, gradient)
-        labels = _class_indices(classes, np.asarray(self.estimator_.predict(X)))
-        first_order = np.mean(self._response_values(data) - scores, axis=0)
+        labels = _class_indices(classes, self._model_predictions(data, engine))
+        first_order = np.average(
+            self._response_values(data, engine) - scores, axis=0, weights=weights
+        )
         if binary:
             # The model decides at p = 0.5 (probabilities) or 0 (decision functions).
             threshold = 0.5 if self.response_method_ == "predict_proba" else 0.0
@@ -300,9 +390,10 @@ class GradientSurrogateClassifier(
                 # The negative class was differentiated: orient towards classes_[1].
                 gradient, scores, first_order = -gradient, -scores, -first_order
             if self.intercept == "agreement":
+                w = np.ones(len(labels)) if weights is None else weights
                 positive = (labels == 1).astype(np.float64)
                 cut, _ = _best_cut(
-                    scores[:, 0], positive, 1.0 - positive, -first_order[0]
+                    scores[:, 0], w * positive, w * (1.0 - positive), -first_order[0]
                 )
                 intercept = np.array([-cut])
             else:
@@ -313,17 +404,21 @@ class GradientSurrogateClassifier(
         else:
             zero = np.zeros(len(classes))
             if self.intercept == "agreement":
+                w = np.ones(len(labels)) if weights is None else weights
                 start = max(
                     (first_order, zero),
-                    key=lambda b: np.sum(np.argmax(scores + b, axis=1) == labels),
+                    key=lambda b: np.sum(w * (np.argmax(scores + b, axis=1) == labels)),
                 )
-                intercept = _multiclass_agreement_intercepts(scores, labels, start)
+                intercept = _multiclass_agreement_intercepts(
+                    scores, labels, start, weights
+                )
             else:
                 intercept = first_order if self.intercept == "first_order" else zero
             agreed = np.argmax(scores + intercept, axis=1) == labels
         self.coef_ = gradient
         self.intercept_ = np.asarray(intercept, dtype=np.float64)
-        self.agreement_ = float(np.mean(agreed))
+        self.agreement_ = _weighted_mean(agreed, weights)
+        self.agreement_stderr_ = _agreement_stderr(agreed, weights)
 
     def decision_function(self, X):
         """The surrogate's linear scores x·coef_ + intercept_.
@@ -371,7 +466,14 @@ class GradientSurrogateClassifier(
             In [0, 1].
         """
         check_is_fitted(self)
-        return float(np.mean(self.predict(X) == self.estimator_.predict(X)))
+        data = self._validate_input(X, reset=False)
+        scores = self._decision(data)
+        if scores.shape[1] == 1:
+            predicted = self.classes_[(scores[:, 0] > 0).astype(int)]
+        else:
+            predicted = self.classes_[np.argmax(scores, axis=1)]
+        engine = self._engine(data)
+        return float(np.mean(predicted == self._model_predictions(data, engine)))
 
 
 class GradientSurrogateRegressor(
@@ -381,7 +483,7 @@ class GradientSurrogateRegressor(
 
     ``coef_`` is the mean gradient ḡ of the model's prediction over the fit data
     and ``intercept_`` = mean(f(x) − x·ḡ), so the surrogate is the model's mean
-    first-order expansion; ``fidelity_`` (its R² against the model's predictions on
+    first-order expansion; ``agreement_`` (its R² against the model's predictions on
     the fit data) says how linear the model is.
 
     Parameters
@@ -389,15 +491,38 @@ class GradientSurrogateRegressor(
     estimator : estimator
         The regressor to explain: a scikit-learn regressor, a skorch regressor, or
         ``FrozenEstimator(fitted_model)``.
-    {parameters}
+    attribution : {"gradient", "smoothgrad"} or attribution object, \
+default="gradient"
+        A gradient-type attribution (``Gradient()``, or ``SmoothGrad()`` of a
+        gradient): its mean over the fit data gives the surrogate's coefficients.
+    method : {"auto", "autograd", "finite_difference"} or FiniteDifference, \
+default="auto"
+        How gradients are obtained (see :class:`GradientExplainer`).
+    response_method : {"auto", "predict_proba", "decision_function", "predict"}, \
+default="auto"
+        Which output is differentiated (see :class:`GradientExplainer`).
+    target : None, class label or int, default=None
+        Which output is explained (see :class:`GradientExplainer`).
+    features : list of str or int, default=None
+        Columns to explain (and score); the others are held fixed.
+    batch_size : "auto" or int, default="auto"
+        Input rows per model call.
+    n_jobs : int, default=None
+        joblib workers for finite differences.
+    device : str or torch.device, default="cpu"
+        torch device for autograd.
+    verbose : int, default=0
+        Show a progress bar (tqdm) when > 0.
+
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,) or (n_outputs, n_features)
         The mean gradient (one row per output for multi-output models).
     intercept_ : float or ndarray of shape (n_outputs,)
         Mean of f(x) − x·ḡ over the fit data.
-    fidelity_ : float
-        R² of the surrogate's predictions against the model's on the fit data.
+    agreement_ : float
+        R² of the surrogate's predictions against the model's on the fit data
+        (weighted by ``sample_weight``).
     estimator_ : estimator
         The fitted model.
     method_ : str
@@ -429,9 +554,34 @@ class GradientSurrogateRegressor(
     >>> surrogate = GradientSurrogateRegressor(Ridge()).fit(X, y)
     >>> surrogate.coef_.shape
     (3,)
-    >>> round(surrogate.fidelity_, 6)
+    >>> round(surrogate.agreement_, 6)
     1.0
     """
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        attribution="gradient",
+        method="auto",
+        response_method="auto",
+        target=None,
+        features=None,
+        batch_size="auto",
+        n_jobs=None,
+        device="cpu",
+        verbose=0,
+    ):
+        self.estimator = estimator
+        self.attribution = attribution
+        self.method = method
+        self.response_method = response_method
+        self.target = target
+        self.features = features
+        self.batch_size = batch_size
+        self.n_jobs = n_jobs
+        self.device = device
+        self.verbose = verbose
 
     def _check_estimator_kind(self):
         if is_classifier(self.estimator):
@@ -441,19 +591,18 @@ class GradientSurrogateRegressor(
                 "GradientSurrogateClassifier."
             )
 
-    def _fit_linear(self, X, data):
+    def _fit_linear(self, data, engine, weights):
         gradient = np.atleast_2d(self.global_gradient_)
-        values = self._response_values(data)
-        intercept = np.mean(values - _linear_scores(data.Z, gradient), axis=0)
+        values = self._response_values(data, engine)
+        scores = _linear_scores(data.Z, gradient)
+        intercept = np.average(values - scores, axis=0, weights=weights)
         if self.n_outputs_ == 1:
             self.coef_, self.intercept_ = gradient[0], float(intercept[0])
         else:
             self.coef_, self.intercept_ = gradient, intercept
-        fitted = _linear_scores(data.Z, gradient) + intercept
-        self.fidelity_ = float(r2_score(values, fitted))
-
-    def _decision(self, data):
-        return _linear_scores(data.Z, np.atleast_2d(self.coef_)) + self.intercept_
+        self.agreement_ = float(
+            r2_score(values, scores + intercept, sample_weight=weights)
+        )
 
     def predict(self, X):
         """The surrogate's predictions x·coef_ + intercept_.
@@ -486,13 +635,3 @@ class GradientSurrogateRegressor(
         data = self._validate_input(X, reset=False)
         values = self._response_values(data)
         return float(r2_score(values, self._decision(data)))
-
-
-for _cls in (GradientSurrogateClassifier, GradientSurrogateRegressor):
-    document_shared_parameters(
-        _cls,
-        '{"gradient", "smoothgrad"}',
-        "; its mean over the fit data gives the\n        surrogate's coefficients, so "
-        "only gradients (plain or smoothed) are accepted",
-    )
-del _cls

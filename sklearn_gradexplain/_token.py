@@ -3,21 +3,38 @@
 The input is a matrix of integer token ids fed to an ``nn.Embedding``; a token's score
 is the L2 norm of the gradient of the explained output with respect to its embedding
 vector. Gradients are taken with respect to the embedding *output*: the embedding is
-run once on the ids, and the rest of the network is run with that tensor substituted
-for the embedding's output through a temporary forward hook that is always removed.
+run once on the ids, and the rest of the network runs on a shallow copy of the module
+in which the embedding is replaced by that tensor. The user's module is never touched
+(no hooks, no attribute changes), so explanations and the user's own predictions can
+run in parallel threads.
 """
 
+import functools
 from collections.abc import Mapping
+from numbers import Integral
 
 import numpy as np
 from sklearn.utils import check_array, get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import BaseGradientExplainer
-from ._compat import StrOptions, _fit_context
-from ._engines._autograd import SkorchResponse, output_gradients, row_blocks
+from ._base import BaseGradientExplainer, check_device
+from ._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    TorchDevice,
+    _fit_context,
+    torch_with_submodule,
+)
+from ._engines._autograd import (
+    TORCH_MISSING,
+    module_response,
+    output_gradients,
+    row_blocks,
+    torch_available,
+)
 from ._inputs import InputData
-from ._response import is_skorch_net, unwrap_model
+from ._response import check_response_method, is_torch_net, unwrap_model
 from .exceptions import NotDifferentiableError
 
 
@@ -32,31 +49,24 @@ class TokenGradientExplainer(BaseGradientExplainer):
 
     Parameters
     ----------
-    estimator : skorch net
-        A skorch net (or ``FrozenEstimator`` of a fitted one) whose ``module_`` holds
-        an ``nn.Embedding`` at the attribute path ``embedding``.
+    estimator : skorch net or TorchModel
+        A skorch net or :class:`TorchModel` (or ``FrozenEstimator`` of a fitted one)
+        whose module holds an ``nn.Embedding`` at the attribute path ``embedding``.
     embedding : str, default="embedding"
-        Dotted attribute path of the ``nn.Embedding`` inside the net's ``module_``.
-    attribution : {"gradient"}, default="gradient"
-        Only gradient norms are defined for token ids.
-    method : {"auto", "autograd"}, default="auto"
-        Token gradients always use autograd.
+        Dotted attribute path of the ``nn.Embedding`` inside the module.
     response_method : {"auto", "predict_proba", "decision_function", "predict"}, \
 default="auto"
-        Which output is differentiated (as in :class:`GradientExplainer`).
+        Which output is differentiated (as in :class:`GradientExplainer`); the
+        logit (``"decision_function"``) avoids the saturation of confident
+        probabilities.
     target : None, class label or int, default=None
         Which output is explained (as in :class:`GradientExplainer`).
-    step, scheme, baseline, n_steps, integration, noise_level, n_samples, lrp_rule, \
-lrp_epsilon, n_jobs, random_state : see :class:`GradientExplainer`
-        Shared parameters; they have no effect on token gradients.
-    features : None
-        Every token position is explained.
     batch_size : "auto" or int, default="auto"
         Rows per forward/backward pass.
-    device : str, default="cpu"
+    device : str or torch.device, default="cpu"
         torch device.
     verbose : int, default=0
-        Show a progress bar when > 0.
+        Show a progress bar (tqdm) when > 0.
 
     Attributes
     ----------
@@ -105,14 +115,44 @@ sequence_length)
     [1, 2]
     """
 
-    _extra_parameters = {"embedding": "embedding"}
     _parameter_constraints = {
-        **BaseGradientExplainer._parameter_constraints,
+        "estimator": [HasMethods(["fit"])],
         "embedding": [str],
-        "attribution": [StrOptions({"gradient"})],
-        "method": [StrOptions({"auto", "autograd"})],
-        "features": [None],
+        "response_method": [
+            StrOptions({"auto", "predict_proba", "decision_function", "predict"})
+        ],
+        "target": "no_validation",
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "device": [TorchDevice()],
+        "verbose": ["verbose"],
     }
+    # what the shared machinery reads, fixed for token ids (not parameters)
+    attribution = "gradient"
+    method = "autograd"
+    features = None
+    n_jobs = None
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        embedding="embedding",
+        response_method="auto",
+        target=None,
+        batch_size="auto",
+        device="cpu",
+        verbose=0,
+    ):
+        self.estimator = estimator
+        self.embedding = embedding
+        self.response_method = response_method
+        self.target = target
+        self.batch_size = batch_size
+        self.device = device
+        self.verbose = verbose
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -132,25 +172,29 @@ sequence_length)
             self.feature_indices_ = np.arange(ids.shape[1])
         return InputData(_token_ids(ids))
 
-    def _resolve_method(self, model, data):
-        self._embedding_module(model)
-        return "autograd"
+    def _check_settings(self, n_features, y=None):
+        if not torch_available():
+            raise NotDifferentiableError(TORCH_MISSING)
+        check_device(self.device)
+        model = unwrap_model(self.estimator)
+        if not is_torch_net(model):
+            raise NotDifferentiableError(
+                "TokenGradientExplainer needs a skorch net or TorchModel whose module "
+                f"holds an nn.Embedding; got {type(model).__name__}."
+            )
+        check_response_method(self.estimator, self.response_method)
+        self._check_target(y)
 
-    def _embedding_module(self, model):
-        """The net's ``nn.Embedding`` at ``self.embedding`` (or a clear error)."""
+    def _embedding_module(self, module):
+        """The ``nn.Embedding`` at ``self.embedding`` of ``module`` (or an error)."""
         from torch import nn
 
-        if not is_skorch_net(model):
-            raise NotDifferentiableError(
-                "TokenGradientExplainer needs a skorch net whose module_ holds an "
-                f"nn.Embedding; got {type(model).__name__}."
-            )
         try:
-            layer = model.module_.get_submodule(self.embedding)
+            layer = module.get_submodule(self.embedding)
         except AttributeError as exc:
             raise NotDifferentiableError(
-                f"module_ of the net has no submodule {self.embedding!r}: set "
-                "embedding= to the attribute path of its nn.Embedding."
+                f"The module has no submodule {self.embedding!r}: set embedding= to "
+                "the attribute path of its nn.Embedding."
             ) from exc
         if not isinstance(layer, nn.Embedding):
             raise NotDifferentiableError(
@@ -158,14 +202,24 @@ sequence_length)
             )
         return layer
 
-    def _engine(self, dtype, step=None):
+    def _engine(self, data, *, fitting=False, sample_weight=None):
         model = unwrap_model(self.estimator_)
+        response = module_response(model, self.response_method_, self.device)
+        layer = self._embedding_module(response.module)
+        if fitting:
+            self.method_ = "autograd"
+            probe = data.chunk(0, min(len(data), 8))
+            raw = TokenGradientEngine(
+                response, self.embedding, None, layer.num_embeddings, 1
+            ).raw_response(probe)
+            self.outputs_ = self._select_outputs(model, raw, probe)
+            self.n_outputs_ = self.outputs_.n_outputs
         return TokenGradientEngine(
-            SkorchResponse(model, self.response_method_, self.device),
+            response,
             self.embedding,
             self.outputs_,
-            self._embedding_module(model).num_embeddings,
-            self._max_rows(),
+            layer.num_embeddings,
+            self._max_rows("autograd"),
         )
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -192,7 +246,7 @@ sequence_length)
             )
         if not hasattr(X, "iloc"):  # the net is fitted on the integer ids
             X = _token_ids(check_array(X, dtype=None, ensure_all_finite=True))
-        self._fit_explainer(X, y, **fit_params)
+        self._fit_explainer(X, y, None, fit_params)
         return self
 
     def top_tokens(self, X, vocabulary=None, k=20):
@@ -255,16 +309,33 @@ def _lookup(vocabulary, token):
         return token
 
 
+@functools.cache
+def _embedded_class():
+    """An ``nn.Module`` standing for the embedding: it returns a given tensor."""
+    from torch import nn
+
+    class Embedded(nn.Module):
+        def __init__(self, E):
+            super().__init__()
+            self.E = E
+
+        def forward(self, *args, **kwargs):
+            return self.E
+
+    return Embedded
+
+
 class TokenGradientEngine:
     """Per-token L2 norms of the gradient with respect to the embedding output.
 
     Parameters
     ----------
-    response : SkorchResponse
-        The net's differentiable response.
+    response : ModuleResponse
+        The module's differentiable response.
     embedding : str
         Attribute path of the ``nn.Embedding`` in ``response.module``.
-    outputs : OutputSelection
+    outputs : OutputSelection or None
+        Selected outputs (``None`` only for the first, raw probe).
     num_embeddings : int
         Vocabulary size (ids must be smaller).
     max_rows : int
@@ -278,7 +349,7 @@ class TokenGradientEngine:
         self.response = response
         self.embedding = embedding
         self.outputs = outputs
-        self.n_outputs = outputs.n_outputs
+        self.n_outputs = None if outputs is None else outputs.n_outputs
         self.num_embeddings = num_embeddings
         self.max_rows = max_rows
 
@@ -291,45 +362,53 @@ class TokenGradientEngine:
                 f"{self.num_embeddings} tokens."
             )
         return torch.as_tensor(
-            np.asarray(Z), dtype=torch.long, device=self.response.device
+            np.array(Z, dtype=np.int64), dtype=torch.long, device=self.response.device
         )
 
-    def _embedded(self, ids):
-        """Embedding output (detached leaf) and the hook that substitutes it."""
-        from torch.func import functional_call
-
-        layer = self.response.module.get_submodule(self.embedding)
-        params = {
-            name: self.response.state[f"{self.embedding}.{name}"]
-            for name, _ in layer.named_parameters()
-        }
-        E = functional_call(layer, params, (ids,)).detach().requires_grad_(True)
-        return layer, E
-
-    def value(self, Z, context=None, rows=None):
-        """Model response on the token ids ``Z``, shape (n, n_outputs)."""
+    def raw_response(self, points):
+        """The module's raw response on the token ids, as numpy."""
         import torch
 
         with torch.no_grad():
-            out = self.outputs(self.response(self._ids(Z)))
+            return self.response(self._ids(points.Z)).cpu().numpy()
+
+    def value(self, points):
+        """Model response on the token ids, shape (n, n_outputs)."""
+        import torch
+
+        with torch.no_grad():
+            raw = self.response(self._ids(points.Z))
+            out = self.outputs(self.outputs.check(raw, len(points)))
         return out.cpu().double().numpy()
 
-    def gradient(self, Z, context=None, rows=None):
+    def gradient(self, points):
         """Token scores, shape (n, n_outputs, sequence_length)."""
         import torch
 
+        Z = points.Z
         scores = np.zeros((Z.shape[0], self.n_outputs, Z.shape[1]))
+        module = self.response.module
+        layer = module.get_submodule(self.embedding)
         for start, stop in row_blocks(Z.shape[0], self.max_rows):
             ids = self._ids(Z[start:stop])
             with torch.enable_grad():
-                layer, E = self._embedded(ids)
-                handle = layer.register_forward_hook(lambda m, args, out, E=E: E)
-                try:
-                    Y = self.outputs(self.response(ids))
-                finally:
-                    handle.remove()
+                with torch.no_grad():
+                    E = layer(ids)
+                E = E.detach().requires_grad_(True)
+                substituted = torch_with_submodule(
+                    module, self.embedding, _embedded_class()(E)
+                )
+                out = substituted(ids)
+                if isinstance(out, tuple):
+                    out = out[0]
+                if self.response.nonlinearity is not None:
+                    out = self.response.nonlinearity(out)
+                Y = self.outputs(self.outputs.check(out, stop - start))
                 for k, grad in output_gradients(Y, E):
                     if grad is not None:
                         norms = torch.linalg.vector_norm(grad, dim=-1)
                         scores[start:stop, k] = norms.cpu().double().numpy()
         return scores
+
+    def diagnostics(self, feature_names):
+        return []

@@ -29,6 +29,23 @@ class ZeroGradientWarning(UserWarning):
     """
 
 
+class DiscontinuityWarning(UserWarning):
+    """A finite-difference quotient measured a jump, not a slope.
+
+    Across a discontinuity (a tree split, a naive-Bayes category table, a quantile
+    table's edge, an integer-coded category) the difference of the outputs stays the
+    same when the step shrinks, so the quotient grows like 1/step: it is not a
+    derivative. The warning names the features; a larger ``step``, SmoothGrad, or
+    ``categorical_features`` for coded categories measure what is meant.
+
+    Examples
+    --------
+    >>> from sklearn_gradexplain.exceptions import DiscontinuityWarning
+    >>> issubclass(DiscontinuityWarning, UserWarning)
+    True
+    """
+
+
 class CompletenessWarning(UserWarning):
     """Integrated gradients do not sum to f(x) - f(baseline) within 5%.
 

@@ -11,7 +11,8 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from sklearn_gradexplain import GradientExplainer
-from sklearn_gradexplain._attributions._integrated_gradients import integration_rule
+from sklearn_gradexplain.attributions import IntegratedGradients, SmoothGrad
+from sklearn_gradexplain.attributions._integrated_gradients import integration_rule
 from sklearn_gradexplain.exceptions import CompletenessWarning
 
 INTEGRATIONS = ["gausslegendre", "riemann_right", "riemann_middle", "riemann_trapezoid"]
@@ -76,10 +77,11 @@ def test_linear_model_integrated_gradients_exact(
     }[baseline]
     explainer = GradientExplainer(
         LinearRegression(),
-        attribution="integrated_gradients",
-        baseline=reference if baseline == "array" else baseline,
-        integration=integration,
-        n_steps=7,
+        attribution=IntegratedGradients(
+            baseline=reference if baseline == "array" else baseline,
+            integration=integration,
+            n_steps=7,
+        ),
         method="autograd",
     ).fit(X, y)
     w = explainer.estimator_.coef_
@@ -135,10 +137,9 @@ def test_integrated_gradients_match_captum(integration):
     X = np.random.default_rng(2).normal(size=(30, 5))
     explainer = GradientExplainer(
         frozen_net(module),
-        attribution="integrated_gradients",
-        baseline="mean",
-        integration=integration,
-        n_steps=20,
+        attribution=IntegratedGradients(
+            baseline="mean", integration=integration, n_steps=20
+        ),
     ).fit(X)
     ours = explainer.explain(X)
     ig = captum_attr.IntegratedGradients(module)
@@ -181,9 +182,7 @@ def test_completeness_warning_when_steps_too_few():
     X = 3 * np.random.default_rng(3).normal(size=(50, 5))
     explainer = GradientExplainer(
         frozen_net(module),
-        attribution="integrated_gradients",
-        integration="riemann_right",
-        n_steps=2,
+        attribution=IntegratedGradients(integration="riemann_right", n_steps=2),
     )
     with pytest.warns(CompletenessWarning, match="n_steps"):
         explainer.fit(X)
@@ -195,9 +194,7 @@ def test_integrated_gradients_toy_relu_network():
     X = np.array([[3.0, 1.0], [0.5, 0.2], [-1.0, 2.0]])
     explainer = GradientExplainer(
         frozen_net(module),
-        attribution="integrated_gradients",
-        integration="riemann_middle",
-        n_steps=50,
+        attribution=IntegratedGradients(integration="riemann_middle", n_steps=50),
     ).fit(X)
     assert_allclose(explainer.explain(X[:1]), [[1.5, -0.5]], atol=1e-12)
 
@@ -224,9 +221,8 @@ def test_integrated_gradients_on_feature_subset_match_captum():
     features = [0, 3]
     explainer = GradientExplainer(
         frozen_net(module),
-        attribution="integrated_gradients",
+        attribution=IntegratedGradients(n_steps=16),
         features=features,
-        n_steps=16,
     ).fit(X)
     baseline = X.copy()
     baseline[:, features] = 0
@@ -259,7 +255,7 @@ def test_smoothgrad_without_noise_is_the_gradient(method):
     gradient = GradientExplainer(estimator, method=method).fit(X).explain(X)
     smooth = (
         GradientExplainer(
-            estimator, attribution="smoothgrad", noise_level=0.0, method=method
+            estimator, attribution=SmoothGrad(noise_level=0.0), method=method
         )
         .fit(X)
         .explain(X)
@@ -274,9 +270,7 @@ def test_smoothgrad_random_state_and_row_invariance():
     def explain(random_state, rows=slice(None)):
         explainer = GradientExplainer(
             frozen_net(module),
-            attribution="smoothgrad",
-            random_state=random_state,
-            n_samples=10,
+            attribution=SmoothGrad(random_state=random_state, n_samples=10),
             batch_size=40,
         )
         return explainer.fit(X).explain(X[rows])
@@ -292,7 +286,7 @@ def test_smoothgrad_random_state_and_row_invariance():
 def test_smoothgrad_of_linear_model_is_coef(regression_data):
     X, y = regression_data
     explainer = GradientExplainer(
-        LinearRegression(), attribution="smoothgrad", noise_level=0.5, random_state=0
+        LinearRegression(), attribution=SmoothGrad(noise_level=0.5, random_state=0)
     ).fit(X, y)
     assert_close(
         explainer.explain(X), np.tile(explainer.estimator_.coef_, (60, 1)), 1e-12
@@ -306,10 +300,9 @@ def test_smoothgrad_of_relu_is_normal_cdf():
     noise_level, n_samples = 0.25, 4000
     explainer = GradientExplainer(
         frozen_net(module),
-        attribution="smoothgrad",
-        noise_level=noise_level,
-        n_samples=n_samples,
-        random_state=0,
+        attribution=SmoothGrad(
+            noise_level=noise_level, n_samples=n_samples, random_state=0
+        ),
     ).fit(X)
     sigma = noise_level * 2.0
     expected = norm.cdf(X[:, 0] / sigma)

@@ -14,7 +14,8 @@ from sklearn.datasets import make_classification
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.neural_network import MLPClassifier
 
-from sklearn_gradexplain import GradientExplainer
+from sklearn_gradexplain import FiniteDifference, GradientExplainer
+from sklearn_gradexplain.attributions import IntegratedGradients, SmoothGrad
 
 pytestmark = [  # few integration steps, a tiny forest and a short MLP training
     pytest.mark.filterwarnings(
@@ -25,8 +26,8 @@ pytestmark = [  # few integration steps, a tiny forest and a short MLP training
 
 ATTRIBUTIONS = [
     {"attribution": "gradient"},
-    {"attribution": "integrated_gradients", "n_steps": 3},
-    {"attribution": "smoothgrad", "n_samples": 3, "random_state": 0},
+    {"attribution": IntegratedGradients(n_steps=3)},
+    {"attribution": SmoothGrad(n_samples=3, random_state=0)},
 ]
 
 
@@ -51,7 +52,7 @@ def explainers(data):
         for params in ATTRIBUTIONS:
             step = 0.1 if name == "forest" else "auto"
             explainer = GradientExplainer(
-                model, method="finite_difference", batch_size=150, step=step, **params
+                model, batch_size=150, **params, method=FiniteDifference(step=step)
             )
             with warnings.catch_warnings():  # short MLP training, sparse forest
                 warnings.simplefilter("ignore")

@@ -18,10 +18,12 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_gradexplain import (
+    FiniteDifference,
     GradientExplainer,
     NotDifferentiableError,
     ZeroGradientWarning,
 )
+from sklearn_gradexplain.attributions import IntegratedGradients
 
 
 def softmax_jacobian(P, W):
@@ -138,7 +140,7 @@ def test_central_error_quarters_when_step_halves():
     exact = (p * (1 - p))[:, None] * logistic.coef_[0] / scaler.scale_
     errors = []
     for step in (1e-2, 5e-3):
-        explainer = GradientExplainer(frozen, method="finite_difference", step=step)
+        explainer = GradientExplainer(frozen, method=FiniteDifference(step=step))
         errors.append(np.abs(explainer.fit(X).explain(X) - exact).max())
     assert 3.0 < errors[0] / errors[1] < 5.0
 
@@ -146,7 +148,7 @@ def test_central_error_quarters_when_step_halves():
 def test_forward_scheme_is_first_order_accurate(binary_data):
     X, y = binary_data
     explainer = GradientExplainer(
-        LogisticRegression(), method="finite_difference", scheme="forward"
+        LogisticRegression(), method=FiniteDifference(scheme="forward")
     ).fit(X, y)
     model = explainer.estimator_
     p = model.predict_proba(X)[:, 1]
@@ -277,23 +279,25 @@ def test_autograd_on_forest_raises_not_differentiable(binary_data):
     forest = RandomForestClassifier(n_estimators=3, random_state=0)
     with pytest.raises(NotDifferentiableError, match="finite_difference"):
         GradientExplainer(forest, method="autograd").fit(X, y)
-    assert GradientExplainer(forest, step=0.1).fit(X, y).method_ == "finite_difference"
+    assert (
+        GradientExplainer(forest, method=FiniteDifference(step=0.1)).fit(X, y).method_
+        == "finite_difference"
+    )
 
 
 @pytest.mark.parametrize(
-    "params",
+    "params, name",
     [
-        {"attribution": "shap"},
-        {"method": "exact"},
-        {"step": -1.0},
-        {"n_steps": 0},
-        {"scheme": "backward"},
-        {"batch_size": 0},
+        ({"attribution": "shap"}, "attribution"),
+        ({"method": "exact"}, "method"),
+        ({"method": FiniteDifference(step=-1.0)}, "step"),
+        ({"attribution": IntegratedGradients(n_steps=0)}, "n_steps"),
+        ({"method": FiniteDifference(scheme="backward")}, "scheme"),
+        ({"batch_size": 0}, "batch_size"),
     ],
 )
-def test_invalid_parameters_name_the_parameter(binary_data, params):
+def test_invalid_parameters_name_the_parameter(binary_data, params, name):
     X, y = binary_data
-    name = next(iter(params))
     with pytest.raises(InvalidParameterError, match=name):
         GradientExplainer(LogisticRegression(), **params).fit(X, y)
 
@@ -355,12 +359,14 @@ def test_dataframe_names_and_pandas_output(multiclass_data):
 
 
 def test_clone_and_params():
-    explainer = GradientExplainer(LogisticRegression(), attribution="smoothgrad")
+    explainer = GradientExplainer(
+        LogisticRegression(), attribution=IntegratedGradients()
+    )
     params = explainer.get_params()
-    assert params["attribution"] == "smoothgrad" and params["n_steps"] == 50
-    cloned = clone(explainer).set_params(n_steps=10, estimator__C=2.0)
-    assert cloned.n_steps == 10 and cloned.estimator.C == 2.0
-    assert explainer.n_steps == 50 and explainer.estimator.C == 1.0
+    assert params["attribution__n_steps"] == 50
+    cloned = clone(explainer).set_params(attribution__n_steps=10, estimator__C=2.0)
+    assert cloned.attribution.n_steps == 10 and cloned.estimator.C == 2.0
+    assert explainer.attribution.n_steps == 50 and explainer.estimator.C == 1.0
     with pytest.raises(TypeError, match="unexpected"):
         GradientExplainer(LogisticRegression(), n_step=3)
 

@@ -15,6 +15,7 @@ from sklearn.datasets import make_classification
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from sklearn_gradexplain import GradientExplainer
+from sklearn_gradexplain.attributions import IntegratedGradients
 
 N_FEATURES = 4
 SPECIAL = [0.0, -0.0, 1.0, -1.0, 1e300, -1e300, 1e-300, -1e-300, 5e-324]
@@ -46,7 +47,7 @@ def fitted():
         ),
         GradientExplainer(LogisticRegression(), method="finite_difference").fit(X, y),
         GradientExplainer(
-            LogisticRegression(), attribution="integrated_gradients", n_steps=4
+            LogisticRegression(), attribution=IntegratedGradients(n_steps=4)
         ).fit(X, y),
     ]
 
@@ -115,6 +116,6 @@ def test_fit_any_values(X):
         assert str(exc)
         return
     assert np.isfinite(X).all()
-    assert np.isfinite(explainer.feature_scale_).all()
+    assert np.isfinite(explainer.finite_difference_.scale_).all()
     assert np.isfinite(explainer.global_gradient_).all()
     assert np.isfinite(explainer.explain(X)).all()

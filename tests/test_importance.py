@@ -25,8 +25,11 @@ def test_linear_regression(linear_data):
     X, y = linear_data
     model = LinearRegression().fit(X, y)
     result = gradient_importance(model, X)
-    assert result.importances.shape == X.shape
-    assert_allclose(result.importances, np.tile(model.coef_, (len(X), 1)), rtol=1e-7)
+    # permutation_importance's layout: (n_features, n_samples), absolute values
+    assert result.importances.shape == X.shape[::-1]
+    coef = np.tile(model.coef_, (len(X), 1))
+    assert_allclose(result.attributions, coef, rtol=1e-7)
+    assert_allclose(result.importances, np.abs(coef).T, rtol=1e-7)
     assert_allclose(result.importances_mean, np.abs(model.coef_), rtol=1e-7)
     assert_allclose(result.importances_std, 0.0, atol=1e-7 * np.abs(model.coef_).max())
     assert_allclose(result.global_gradient, model.coef_, rtol=1e-7)
@@ -56,9 +59,12 @@ def test_multiclass_jacobian():
     # ∂p_k/∂x = p_k (w_k − Σ_j p_j w_j)
     proba = model.predict_proba(X)
     expected = proba[:, :, None] * (model.coef_[None] - (proba @ model.coef_)[:, None])
-    assert result.importances.shape == (150, 3, 5)
-    assert_allclose(result.importances, expected, rtol=1e-6, atol=1e-10)
-    magnitudes = np.abs(expected).reshape(-1, 5)
+    assert result.attributions.shape == (150, 3, 5)
+    assert_allclose(result.attributions, expected, rtol=1e-6, atol=1e-10)
+    # importances: |attribution| averaged over the outputs, (n_features, n_samples)
+    magnitudes = np.abs(expected).mean(axis=1)
+    assert result.importances.shape == (5, 150)
+    assert_allclose(result.importances, magnitudes.T, rtol=1e-6, atol=1e-12)
     assert_allclose(result.importances_mean, magnitudes.mean(axis=0), rtol=1e-6)
     assert_allclose(result.importances_std, magnitudes.std(axis=0), rtol=1e-5)
     assert_allclose(
@@ -70,7 +76,7 @@ def test_shared_parameters_pass_through(linear_data):
     X, y = linear_data
     model = LinearRegression().fit(X, y)
     result = gradient_importance(model, X, attribution="gradient_x_input")
-    assert_allclose(result.importances, X * model.coef_, rtol=1e-7, atol=1e-12)
+    assert_allclose(result.attributions, X * model.coef_, rtol=1e-7, atol=1e-12)
     subset = gradient_importance(model, X, features=[0, 2], method="finite_difference")
     assert_allclose(subset.importances_mean, np.abs(model.coef_[[0, 2]]), rtol=1e-6)
     with pytest.raises(TypeError, match="unexpected"):

@@ -21,6 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from sklearn_gradexplain import GradientExplainer
+from sklearn_gradexplain.attributions import IntegratedGradients
 
 CALLS = Counter()
 
@@ -96,13 +97,15 @@ def test_float32_perturbations_use_a_float32_step():
     explainer.fit(X32, y)
     SpyRegressor.seen.clear()
     attributions = explainer.explain(X32[:5])
-    points = np.concatenate(SpyRegressor.seen)
+    points = SpyRegressor.seen[0]  # the one call on all perturbed rows
     assert points.dtype == np.float32  # the model is fed float32
     # each perturbed point moves one coordinate of its row by the relative step
     x = np.repeat(X32[:5], 2 * X.shape[1], axis=0)
     moved = np.abs(points - x)
     k = moved.argmax(axis=1)
-    scale = np.maximum(explainer.feature_scale_[k], np.abs(x[np.arange(len(x)), k]))
+    scale = np.maximum(
+        explainer.finite_difference_.scale_[k], np.abs(x[np.arange(len(x)), k])
+    )
     relative = moved.max(axis=1) / scale
     # the optimal central step in float32 arithmetic is eps**(1/3) ≈ 5e-3
     assert_allclose(relative, np.finfo(np.float32).eps ** (1 / 3), rtol=0.5)
@@ -117,10 +120,8 @@ def test_sparse_matches_dense_and_is_densified_chunk_by_chunk(fmt, monkeypatch):
     y = X @ np.arange(1.0, d + 1) + 0.1 * np.random.default_rng(0).normal(size=n)
     dense = GradientExplainer(
         LinearRegression(),
+        attribution=IntegratedGradients(baseline="median", n_steps=4),
         method="finite_difference",
-        attribution="integrated_gradients",
-        baseline="median",
-        n_steps=4,
         batch_size=600,
     ).fit(X.toarray(), y)
 
@@ -138,7 +139,7 @@ def test_sparse_matches_dense_and_is_densified_chunk_by_chunk(fmt, monkeypatch):
     monkeypatch.undo()
 
     assert_close(attributions, dense.explain(X.toarray()), rtol=1e-7)
-    assert_allclose(explainer.baseline_, dense.baseline_)
+    assert_allclose(explainer.attribution_.baseline_, dense.attribution_.baseline_)
     assert shapes, "sparse rows were never densified"
     # densified: chunks of at most one model call's rows (batch_size), or single
     # columns (the median baseline), never the whole matrix

@@ -19,6 +19,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.neural_network import MLPClassifier
 
 from sklearn_gradexplain import (
+    FiniteDifference,
     GradientExplainer,
     GradientFeatureSelector,
     GradientSurrogateClassifier,
@@ -26,6 +27,7 @@ from sklearn_gradexplain import (
     TokenGradientExplainer,
 )
 from sklearn_gradexplain._engines._autograd import AutogradEngine
+from sklearn_gradexplain.attributions import SmoothGrad
 
 
 def _working_memory(explainer, X):
@@ -129,11 +131,11 @@ def test_silent_by_default(classification, capsys):
         ),
         (
             RandomForestClassifier(n_estimators=5, random_state=0),
-            {"method": "finite_difference", "step": 0.1},
+            {"method": FiniteDifference(step=0.1)},
         ),
         (
             MLPClassifier(hidden_layer_sizes=(8,), max_iter=1000, random_state=0),
-            {"attribution": "smoothgrad", "random_state": 0, "n_samples": 5},
+            {"attribution": SmoothGrad(random_state=0, n_samples=5)},
         ),
     ],
     ids=["fd", "auto-ig", "forest", "mlp-smoothgrad"],
@@ -159,13 +161,24 @@ def test_smoothgrad_is_bit_reproducible_with_a_fixed_random_state(
     if method == "autograd":
         pytest.importorskip("torch")
     X, y = classification
-    params = dict(attribution="smoothgrad", n_samples=6, method=method)
-    first = GradientExplainer(LogisticRegression(), random_state=3, **params).fit(X, y)
-    second = GradientExplainer(LogisticRegression(), random_state=3, **params).fit(X, y)
+    first = GradientExplainer(
+        LogisticRegression(),
+        attribution=SmoothGrad(n_samples=6, random_state=3),
+        method=method,
+    ).fit(X, y)
+    second = GradientExplainer(
+        LogisticRegression(),
+        attribution=SmoothGrad(n_samples=6, random_state=3),
+        method=method,
+    ).fit(X, y)
     assert_array_equal(first.explain(X), second.explain(X))
     assert_array_equal(first.explain(X), first.explain(X))
     assert_array_equal(first.global_gradient_, second.global_gradient_)
-    other = GradientExplainer(LogisticRegression(), random_state=4, **params).fit(X, y)
+    other = GradientExplainer(
+        LogisticRegression(),
+        attribution=SmoothGrad(n_samples=6, random_state=4),
+        method=method,
+    ).fit(X, y)
     assert not np.array_equal(other.explain(X), first.explain(X))
     # a row's result does not depend on the rows explained with it
     assert_allclose(first.explain(X[7:19]), first.explain(X)[7:19], rtol=1e-12)
@@ -195,9 +208,11 @@ def test_clone_and_params(cls):
     assert "estimator__C" in estimator.get_params(
         deep=True
     ) or "estimator__fit_intercept" in (estimator.get_params(deep=True))
-    copy.set_params(n_jobs=2, verbose=1, batch_size=128)
-    assert (copy.n_jobs, copy.verbose, copy.batch_size) == (2, 1, 128)
-    assert (estimator.n_jobs, estimator.verbose) == (None, 0)
+    shared = {"n_jobs": 2, "verbose": 1, "batch_size": 128}
+    shared = {name: value for name, value in shared.items() if name in params}
+    copy.set_params(**shared)
+    assert {name: getattr(copy, name) for name in shared} == shared
+    assert estimator.verbose == 0 and params.get("n_jobs") is None
     copy.set_params(estimator__fit_intercept=False)
     assert copy.estimator.fit_intercept is False
     assert estimator.estimator.fit_intercept is True

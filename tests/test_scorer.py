@@ -26,6 +26,7 @@ from sklearn_gradexplain import (
     agreement_scorer,
     surrogate_agreement_score,
 )
+from sklearn_gradexplain.attributions import Gradient, SmoothGrad
 
 
 @pytest.fixture(scope="module")
@@ -87,11 +88,11 @@ def test_grid_search_over_explainer_settings(data, mlp):
     X, y = data
     cv = KFold(3, shuffle=True, random_state=0)
     grid = {
-        "attribution": ["gradient", "smoothgrad"],
+        "attribution": [Gradient(), SmoothGrad(n_samples=5, random_state=0)],
         "intercept": ["zero", "first_order", "agreement"],
     }
     search = GridSearchCV(
-        GradientSurrogateClassifier(FrozenEstimator(mlp), n_samples=5, random_state=0),
+        GradientSurrogateClassifier(FrozenEstimator(mlp)),
         grid,
         scoring={"agreement": agreement_scorer, "accuracy": "accuracy"},
         refit="agreement",
@@ -112,9 +113,9 @@ def test_grid_search_over_explainer_settings(data, mlp):
         results["split0_test_accuracy"],
         strict=True,
     ):
-        surrogate = GradientSurrogateClassifier(
-            FrozenEstimator(mlp), n_samples=5, random_state=0, **params
-        ).fit(X[train], y[train])
+        surrogate = GradientSurrogateClassifier(FrozenEstimator(mlp), **params).fit(
+            X[train], y[train]
+        )
         predictions = surrogate.predict(X[test])
         assert split_agreement == pytest.approx(
             np.mean(predictions == mlp.predict(X[test]))

@@ -20,6 +20,7 @@ from sklearn.svm import SVC
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_gradexplain import GradientSurrogateClassifier, GradientSurrogateRegressor
+from sklearn_gradexplain.attributions import SmoothGrad
 
 
 def _fit_quietly(model, X, y):
@@ -151,11 +152,8 @@ def test_smoothgrad_surrogate_of_linear_decision_is_its_coefficients(binary_data
     model = LogisticRegression().fit(X, y)
     surrogate = GradientSurrogateClassifier(
         FrozenEstimator(model),
-        attribution="smoothgrad",
+        attribution=SmoothGrad(noise_level=0.3, n_samples=5, random_state=0),
         response_method="decision_function",
-        noise_level=0.3,
-        n_samples=5,
-        random_state=0,
     ).fit(X)
     assert_allclose(surrogate.coef_, model.coef_, rtol=1e-6)
 
@@ -312,11 +310,11 @@ def test_classifier_errors(binary_data, multiclass_data):
 
 
 # ---------------------------------------------------------------------- regressor
-def test_linear_regression_fidelity_is_one():
+def test_linear_regression_agreement_is_one():
     X, y = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
     model = LinearRegression().fit(X, y)
     surrogate = GradientSurrogateRegressor(LinearRegression()).fit(X, y)
-    assert abs(surrogate.fidelity_ - 1.0) <= 1e-9
+    assert abs(surrogate.agreement_ - 1.0) <= 1e-9
     assert_allclose(surrogate.coef_, model.coef_, rtol=1e-7)
     assert surrogate.intercept_ == pytest.approx(model.intercept_, rel=1e-7, abs=1e-9)
     assert_allclose(surrogate.predict(X), model.predict(X), rtol=1e-7, atol=1e-7)
@@ -337,7 +335,7 @@ def test_multioutput_regressor():
     assert_allclose(single.coef_, model.coef_[2], rtol=1e-7)
 
 
-def test_nonlinear_regressor_first_order_and_fidelity():
+def test_nonlinear_regressor_first_order_and_agreement():
     X, y = make_regression(n_samples=200, n_features=4, noise=5.0, random_state=0)
     y = y + 0.02 * y**2
     model = _fit_quietly(
@@ -364,8 +362,8 @@ def test_nonlinear_regressor_first_order_and_fidelity():
     assert surrogate.intercept_ == pytest.approx(np.mean(f - X @ surrogate.coef_))
     predictions = X @ surrogate.coef_ + surrogate.intercept_
     assert_allclose(surrogate.predict(X), predictions, rtol=1e-9)
-    assert surrogate.fidelity_ == pytest.approx(r2_score(f, predictions))
-    assert surrogate.fidelity_ < 1.0
+    assert surrogate.agreement_ == pytest.approx(r2_score(f, predictions))
+    assert surrogate.agreement_ < 1.0
     X_new = X[:50] + 0.1
     assert surrogate.agreement_score(X_new) == pytest.approx(
         r2_score(model.predict(X_new), surrogate.predict(X_new))

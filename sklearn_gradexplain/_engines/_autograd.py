@@ -11,8 +11,20 @@ import copy
 import numpy as np
 
 from .._compat import skorch_predict_nonlinearity
-from .._response import is_skorch_net
+from .._response import is_skorch_net, is_torch_model
 from ..exceptions import NotDifferentiableError
+
+TORCH_MISSING = (
+    "method='autograd' needs torch, which is not installed: pip install "
+    "'sklearn-gradexplain[torch]', or use method='finite_difference'."
+)
+
+
+def torch_available():
+    """Whether torch can be imported (without importing it twice)."""
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
 
 
 def torch_dtype(numpy_dtype):
@@ -22,63 +34,24 @@ def torch_dtype(numpy_dtype):
     return torch.float32 if np.dtype(numpy_dtype) == np.float32 else torch.float64
 
 
-def torch_response(model, response_method, dtype, device):
-    """A torch function ``X -> raw response`` equal to ``model.<response_method>``.
+class ModuleResponse:
+    """The differentiable response of a torch module (a skorch net's, a TorchModel's).
 
-    Parameters
-    ----------
-    model : estimator
-        Fitted skorch net or translatable scikit-learn estimator.
-    response_method : str
-        Resolved response method.
-    dtype : torch.dtype
-        Computation dtype (ignored for skorch nets, which use their module's dtype).
-    device : str or torch.device
-
-    Returns
-    -------
-    function : callable
-        Maps a tensor of shape (n, n_features) to the raw response, (n,) or (n, k).
-
-    Raises
-    ------
-    NotDifferentiableError
-        If the model cannot be expressed in torch.
-    """
-    try:
-        import torch  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - torch is an extra
-        raise NotDifferentiableError(
-            "method='autograd' needs torch (pip install 'sklearn-gradexplain[torch]'); "
-            "use method='finite_difference'."
-        ) from exc
-    if is_skorch_net(model):
-        return SkorchResponse(model, response_method, device)
-    from ._translate import translate
-
-    return translate(model, response_method, dtype=dtype, device=device)
-
-
-class SkorchResponse:
-    """The differentiable response of a skorch net.
-
-    ``predict_proba`` is ``module_``'s output (first element of a tuple) passed through
-    the net's own predict nonlinearity, computed in torch; ``decision_function`` and
-    ``predict`` are the raw module output. The module is called as it is (in
-    evaluation mode a forward pass changes nothing, and ``torch.autograd.grad`` with
-    respect to the input never touches parameter gradients), so the net is never
-    modified; a module in training mode, or on another device, is copied first.
-    ``state`` holds its detached parameters and buffers for rules that need them.
+    The module's output (first element of a tuple), passed through ``nonlinearity``
+    when one is given (the net's own predict nonlinearity for ``predict_proba``). The
+    module is called as it is: in evaluation mode a forward pass changes nothing, and
+    ``torch.autograd.grad`` with respect to the input never touches parameter
+    gradients, so the model is never modified. A module in training mode, or on
+    another device, is copied first (once per engine).
     """
 
-    def __init__(self, net, response_method, device):
+    def __init__(self, module, nonlinearity, device):
         import torch
 
-        if not hasattr(net, "module_"):
-            raise NotDifferentiableError(f"{type(net).__name__} is not initialized.")
-        module = net.module_
         parameter = next(iter(module.parameters()), None)
-        self.dtype = parameter.dtype if parameter is not None else torch.float32
+        if parameter is None:
+            parameter = next(iter(module.buffers()), None)
+        self.dtype = parameter.dtype if parameter is not None else None
         module_device = parameter.device if parameter is not None else None
         self.device = torch.device(device)
         needs_copy = any(m.training for m in module.modules()) or (
@@ -87,29 +60,80 @@ class SkorchResponse:
         if needs_copy:
             module = copy.deepcopy(module).eval().to(self.device)
         self.module = module
-        self.state = {
-            name: tensor.detach()
-            for name, tensor in [*module.named_parameters(), *module.named_buffers()]
-        }
-        self.nonlinearity = (
-            skorch_predict_nonlinearity(net)
-            if response_method == "predict_proba"
-            else None
-        )
+        self.nonlinearity = nonlinearity
 
     def __call__(self, X):
-        if X.is_floating_point():  # integer inputs (token ids) stay integer
-            X = X.to(self.dtype)
+        if X.is_floating_point() and self.dtype is not None:
+            X = X.to(self.dtype)  # integer inputs (token ids) stay integer
         # a direct call: functional_call's parameter swapping cost ~8% of a gradient
         # on a small MLP (benchmarks/bench_autograd.py)
         out = self.module(X)
         if isinstance(out, tuple):
             out = out[0]
         if self.nonlinearity is not None:
-            if out.ndim == 2 and out.shape[1] == 1:
-                out = out.reshape(-1)
             out = self.nonlinearity(out)
         return out
+
+
+def _skorch_probabilities(net):
+    nonlinearity = skorch_predict_nonlinearity(net)
+
+    def proba(out):
+        if out.ndim == 2 and out.shape[1] == 1:
+            out = out.reshape(-1)
+        return nonlinearity(out)
+
+    return proba
+
+
+def module_response(model, response_method, device):
+    """The :class:`ModuleResponse` of a skorch net or TorchModel (None otherwise)."""
+    if is_skorch_net(model):
+        if not hasattr(model, "module_"):
+            raise NotDifferentiableError(f"{type(model).__name__} is not initialized.")
+        nonlinearity = (
+            _skorch_probabilities(model) if response_method == "predict_proba" else None
+        )
+        return ModuleResponse(model.module_, nonlinearity, device)
+    if is_torch_model(model):
+        return model._module_response(response_method, device)
+    return None
+
+
+def torch_response(model, response_method, dtype, device, layers=False):
+    """A torch function ``X -> raw response`` equal to ``model.<response_method>``.
+
+    Parameters
+    ----------
+    model : estimator
+        Fitted skorch net, TorchModel or translatable scikit-learn estimator.
+    response_method : str
+        Resolved response method.
+    dtype : torch.dtype
+        Computation dtype (torch modules keep their own).
+    device : str or torch.device
+    layers : bool, default=False
+        Return the layer stack LRP propagates through
+        (:class:`~sklearn_gradexplain._engines._lrp.LRPNetwork`, called on a tensor
+        it gives the raw output) instead of the response.
+
+    Raises
+    ------
+    NotDifferentiableError
+        If torch is missing or the model cannot be expressed in torch.
+    """
+    if not torch_available():
+        raise NotDifferentiableError(TORCH_MISSING)
+    if layers:
+        from ._lrp import lrp_network
+
+        return lrp_network(model, dtype, device)
+    response = module_response(model, response_method, device)
+    if response is not None:
+        return response
+    from ._translate import translate
+
+    return translate(model, response_method, dtype=dtype, device=device)
 
 
 class AutogradEngine:
@@ -125,7 +149,7 @@ class AutogradEngine:
         Explained columns.
     dtype : torch.dtype
         Dtype of the input tensors.
-    device : str
+    device : str or torch.device
     max_rows : int
         Rows per forward/backward pass.
     """
@@ -136,7 +160,7 @@ class AutogradEngine:
     def __init__(self, function, outputs, feature_indices, dtype, device, max_rows):
         self.function = function
         self.outputs = outputs
-        self.n_outputs = outputs.n_outputs
+        self.n_outputs = None if outputs is None else outputs.n_outputs
         self.feature_indices = np.asarray(feature_indices)
         self.dtype = dtype
         self.device = device
@@ -145,52 +169,63 @@ class AutogradEngine:
     def _tensor(self, array):
         import torch
 
-        # contiguous: torch rejects negative strides (e.g. columns picked in reverse)
+        # a copy (torch.tensor, not as_tensor): a module that writes into its input
+        # must not reach the caller's data; contiguous: no negative strides
         return torch.tensor(
             np.ascontiguousarray(array), dtype=self.dtype, device=self.device
         )
 
-    def _input(self, Zt, context, rows):
-        """The model input: ``Zt`` placed into its rows of ``context`` (if any)."""
-        if context is None:
+    def _input(self, Zt, points):
+        """The model input: ``Zt`` placed into its rows of the context (if any)."""
+        if points.context is None:
             return Zt
+        context = points.context
         if hasattr(context, "iloc"):
             context = context.to_numpy(dtype=np.float64)
-        X = self._tensor(context if rows is None else context[rows])
+        X = self._tensor(np.asarray(context)[points.row_index()])
         X[:, self.feature_indices] = Zt
         return X
 
-    def _forward(self, Zt, context, rows):
-        return self.outputs(self.function(self._input(Zt, context, rows)))
+    def _forward(self, Zt, points):
+        raw = self.function(self._input(Zt, points))
+        return self.outputs(self.outputs.check(raw, len(points)))
 
-    def value(self, Z, context=None, rows=None):
-        """Model response at the points ``Z``, shape (n_points, n_outputs)."""
+    def raw_response(self, points):
+        """The function's raw output at the points, as numpy (its own dtype)."""
         import torch
 
-        values = np.empty((Z.shape[0], self.n_outputs))
         with torch.no_grad():
-            for start, stop in row_blocks(Z.shape[0], self.max_rows):
-                block_rows = _block_rows(rows, context, start, stop)
-                Y = self._forward(self._tensor(Z[start:stop]), context, block_rows)
+            raw = self.function(self._input(self._tensor(points.Z), points))
+        return raw.detach().cpu().numpy()
+
+    def value(self, points):
+        """Model response at the points, shape (n_points, n_outputs)."""
+        import torch
+
+        values = np.empty((len(points), self.n_outputs))
+        with torch.no_grad():
+            for start, stop in row_blocks(len(points), self.max_rows):
+                block = points.select(start, stop)
+                Y = self._forward(self._tensor(block.Z), block)
                 values[start:stop] = Y.detach().cpu().double().numpy()
         return values
 
-    def gradient(self, Z, context=None, rows=None):
-        """Gradients at the points ``Z``, shape (n_points, n_outputs, n_explained)."""
+    def gradient(self, points):
+        """Gradients at the points, shape (n_points, n_outputs, n_explained)."""
         import torch
 
-        n_points, n_features = Z.shape
+        n_points, n_features = points.Z.shape
         # empty, not zeros: zeroing (and faulting in) a buffer that is overwritten
         # anyway cost ~8% of a 10-class Jacobian; zeros are written where they belong.
         # float32 points give float32 gradients (the explainer returns float32 then):
         # no cast per output.
-        dtype = np.float32 if Z.dtype == np.float32 else np.float64
+        dtype = np.float32 if points.Z.dtype == np.float32 else np.float64
         grads = np.empty((n_points, self.n_outputs, n_features), dtype=dtype)
         for start, stop in row_blocks(n_points, self.max_rows):
-            Zt = self._tensor(Z[start:stop]).requires_grad_(True)
-            block_rows = _block_rows(rows, context, start, stop)
+            block = points.select(start, stop)
+            Zt = self._tensor(block.Z).requires_grad_(True)
             with torch.enable_grad():
-                Y = self._forward(Zt, context, block_rows)
+                Y = self._forward(Zt, block)
                 if not Y.requires_grad:  # constant model
                     grads[start:stop] = 0
                     continue
@@ -199,6 +234,28 @@ class AutogradEngine:
                     # fresh allocation per output (~30% on a 10-class Jacobian)
                     grads[start:stop, k] = 0 if g is None else g.detach().cpu().numpy()
         return grads
+
+    def relevance(self, points, lrp):
+        """Relevance of the explained columns, (n_points, n_outputs, n_explained)."""
+        import torch
+
+        network = self.function
+        if not hasattr(network, "relevance"):
+            raise NotDifferentiableError("LRP needs the network's layer stack.")
+        relevance = np.empty((len(points), self.n_outputs, points.Z.shape[1]))
+        for start, stop in row_blocks(len(points), self.max_rows):
+            block = points.select(start, stop)
+            with torch.no_grad():
+                X = self._input(self._tensor(block.Z), block)
+            R = network.relevance(X, self.outputs, lrp)
+            if block.context is not None:
+                index = torch.as_tensor(self.feature_indices, device=R.device)
+                R = R[:, :, index]
+            relevance[start:stop] = R.detach().cpu().double().numpy()
+        return relevance
+
+    def diagnostics(self, feature_names):
+        return []
 
 
 def row_blocks(n_rows, size):
@@ -222,11 +279,3 @@ def output_gradients(Y, wrt):
             Y[:, k].sum(), wrt, retain_graph=k < n_outputs - 1, allow_unused=True
         )
         yield k, gradient
-
-
-def _block_rows(rows, context, start, stop):
-    if context is None:
-        return None
-    if rows is None:
-        return np.arange(start, stop)
-    return rows[start:stop]

@@ -1,4 +1,4 @@
-"""Layer-wise relevance propagation (Bach et al. 2015; Samek et al. 2016).
+"""The layer stack that LRP propagates relevance through (Bach et al. 2015).
 
 Relevance starts at the explained output's *raw* value (the logit for classifiers, never
 the probability) and is redistributed layer by layer down to the input. With ``a`` the
@@ -6,11 +6,17 @@ input of a layer, ``w`` its weights and ``z_k = Σ_j a_j w_jk + b_k``:
 
 * ``"zero"`` (LRP-0): ``R_j = Σ_k a_j w_jk / z_k · R_k``;
 * ``"epsilon"`` (LRP-ε): denominator ``z_k + ε sign(z_k)`` with ``sign(0) = 1``;
-* ``"zplus"`` (z⁺): only the positive contributions ``(a_j w_jk)⁺``, biases left out,
-  ``R_j = Σ_k (a_j w_jk)⁺ / Σ_j (a_j w_jk)⁺ · R_k`` (for ``a ≥ 0``, as after a ReLU,
-  these are ``a_j w⁺_jk``);
-* ``"alpha2beta1"`` (αβ, α = 2, β = 1): ``R_j = Σ_k (α z⁺_jk / Σ_j z⁺_jk −
-  β z⁻_jk / Σ_j z⁻_jk) R_k`` with ``z±_jk = (a_j w_jk)±``, biases left out.
+* ``"zplus"`` (z⁺): the positive contributions of positive inputs and the negative
+  weights of negative inputs, ``z⁺_k = Σ_j (a⁺_j w⁺_jk + a⁻_j w⁻_jk) [+ b⁺_k]``,
+  ``R_j = Σ_k (a⁺_j w⁺_jk + a⁻_j w⁻_jk) / z⁺_k · R_k`` (zennit's ``ZPlus``);
+* ``"alpha2beta1"`` (αβ, α = 2, β = 1): ``R_j = Σ_k (α z⁺_jk / z⁺_k − β z⁻_jk / z⁻_k)
+  R_k`` with the negative share ``z⁻_k = Σ_j (a⁺_j w⁻_jk + a⁻_j w⁺_jk) [+ b⁻_k]``;
+* ``"gamma"`` (Montavon et al. 2019, generalized as in zennit): where ``z_k > 0`` the
+  positive share with weights ``w + γ w⁺`` for positive inputs and ``w + γ w⁻`` for
+  negative ones; where ``z_k < 0`` the same with ``w⁺`` and ``w⁻`` exchanged.
+
+The bracketed bias terms are kept with ``LRP(bias=True)`` (zennit's default) and left
+out with ``bias=False`` (the z⁺ rule of the LRP papers, and 0.1's convention).
 
 A rule is applied to every ``Linear``/``Conv1d``/``Conv2d`` layer. Element-wise
 activations (``ReLU``, ``LeakyReLU``, ``Tanh``, ``Identity``) and ``Dropout`` (identity
@@ -18,7 +24,8 @@ in evaluation mode) pass relevance unchanged, ``Flatten``/``Unflatten`` reshape 
 pooling layers redistribute it in proportion to their inputs (the LRP-0 form: max
 pooling gives each window's relevance to its maximum). A final ``Softmax``,
 ``LogSoftmax`` or ``Sigmoid`` is dropped, so that relevance starts at the logit. Where a
-denominator is zero, the terms pass zero relevance instead of 0/0.
+denominator is zero, the terms pass zero relevance instead of 0/0. A module used twice
+in the network is propagated through once per occurrence.
 
 Each layer uses the efficient gradient form ``s = R / z``, ``c = ∂(z·s)/∂a``,
 ``R = a ⊙ c`` in torch, on detached copies of the parameters: the network is never
@@ -27,15 +34,15 @@ modified (no hooks, no ``requires_grad`` changes).
 Preprocessing in a ``Pipeline`` before the network (``StandardScaler``,
 ``RobustScaler``, ``MinMaxScaler``, ``MaxAbsScaler``, ``PCA``) is affine,
 ``x ↦ (x − m) A``. Relevance passes through it with the LRP-0 rule (LRP-ε when
-``lrp_rule="epsilon"``) applied to the linear part on the centred input ``x − m``, so
+``rule="epsilon"``) applied to the linear part on the centred input ``x − m``, so
 the shift absorbs no relevance and the total is conserved. A scaler (diagonal ``A``)
 therefore reports each feature's relevance at the network input unchanged.
 """
 
 import numpy as np
 
+from .._compat import torch_children
 from ..exceptions import NotDifferentiableError
-from . import Attribution
 
 _UNSUPPORTED = (
     "LRP needs a supported network: a torch nn.Sequential of Linear/Conv1d/Conv2d, "
@@ -45,39 +52,6 @@ _UNSUPPORTED = (
 )
 
 _MLP_ACTIVATIONS = ("relu", "tanh", "identity")
-
-
-def lrp_response_method(model, response_method):
-    """The response LRP explains: the raw output (``decision_function``/``predict``).
-
-    Parameters
-    ----------
-    model : estimator
-        The fitted, unwrapped model.
-    response_method : str
-        The explainer's ``response_method`` parameter.
-
-    Returns
-    -------
-    response_method : str
-        ``"decision_function"`` (the raw output, i.e. the logits) for classifiers,
-        ``"predict"`` for regressors.
-
-    Examples
-    --------
-    >>> from sklearn.linear_model import LinearRegression
-    >>> lrp_response_method(LinearRegression(), "auto")
-    'predict'
-    """
-    from sklearn.base import is_classifier
-
-    raw = "decision_function" if is_classifier(model) else "predict"
-    if response_method not in ("auto", raw):
-        raise ValueError(
-            f"attribution='lrp' starts from the raw output ({raw!r}: the logit for "
-            f"classifiers); response_method={response_method!r} cannot be used."
-        )
-    return raw
 
 
 # --------------------------------------------------------------------------- helpers
@@ -131,31 +105,62 @@ class _Weighted:
     def forward(self, a):
         return self._op(a, self.weight, self.bias)
 
-    def relevance(self, a, R, rule, epsilon):
+    def _share(self, positive, negative, w_positive, w_negative, bias, R):
+        """Relevance through the share z = w_positive·a⁺ + w_negative·a⁻ (+ bias)."""
+        leaves = [positive, negative]
+        z = self._op(positive, w_positive, bias) + self._op(negative, w_negative, None)
+        c_pos, c_neg = _vjp(z, leaves, _safe_divide(R, z.detach()))
+        return positive.detach() * c_pos + negative.detach() * c_neg
+
+    def relevance(self, a, R, lrp):
         import torch
 
+        rule = lrp.rule
         with torch.enable_grad():
             if rule in ("zero", "epsilon"):
                 leaf = a.detach().requires_grad_(True)
                 z = self._op(leaf, self.weight, self.bias)
                 den = z.detach()
                 if rule == "epsilon":
-                    den = _stabilize(den, epsilon)
+                    den = _stabilize(den, lrp.epsilon)
                 (c,) = _vjp(z, [leaf], _safe_divide(R, den))
                 return a * c
             positive = a.clamp(min=0).detach().requires_grad_(True)
             negative = a.clamp(max=0).detach().requires_grad_(True)
-            w_pos, w_neg = self.weight.clamp(min=0), self.weight.clamp(max=0)
-            leaves = [positive, negative]
-            z_pos = self._op(positive, w_pos, None) + self._op(negative, w_neg, None)
-            c_pos, c_neg = _vjp(z_pos, leaves, _safe_divide(R, z_pos.detach()))
-            R_pos = positive.detach() * c_pos + negative.detach() * c_neg
+            W = self.weight
+            w_pos, w_neg = W.clamp(min=0), W.clamp(max=0)
+            b = self.bias if lrp.bias else None
+            b_pos = None if b is None else b.clamp(min=0)
+            b_neg = None if b is None else b.clamp(max=0)
             if rule == "zplus":
-                return R_pos
-            z_neg = self._op(positive, w_neg, None) + self._op(negative, w_pos, None)
-            c_pos, c_neg = _vjp(z_neg, leaves, _safe_divide(R, z_neg.detach()))
-            R_neg = positive.detach() * c_pos + negative.detach() * c_neg
-            return 2.0 * R_pos - 1.0 * R_neg
+                return self._share(positive, negative, w_pos, w_neg, b_pos, R)
+            if rule == "alpha2beta1":
+                up = self._share(positive, negative, w_pos, w_neg, b_pos, R)
+                down = self._share(positive, negative, w_neg, w_pos, b_neg, R)
+                return 2.0 * up - 1.0 * down
+            # gamma: which share a unit uses depends on the sign of its output
+            gamma = lrp.gamma
+            with torch.no_grad():
+                z = self._op(a, W, self.bias)
+            above = R * (z > 0).to(R.dtype)
+            below = R * (z < 0).to(R.dtype)
+            up = self._share(
+                positive,
+                negative,
+                W + gamma * w_pos,
+                W + gamma * w_neg,
+                None if b is None else b + gamma * b_pos,
+                above,
+            )
+            down = self._share(
+                positive,
+                negative,
+                W + gamma * w_neg,
+                W + gamma * w_pos,
+                None if b is None else b + gamma * b_neg,
+                below,
+            )
+            return up + down
 
 
 class _Pool:
@@ -167,7 +172,7 @@ class _Pool:
     def forward(self, a):
         return self.module(a)
 
-    def relevance(self, a, R, rule, epsilon):
+    def relevance(self, a, R, lrp):
         import torch
 
         with torch.enable_grad():
@@ -186,14 +191,14 @@ class _Pass:
     def forward(self, a):
         return self.module(a)
 
-    def relevance(self, a, R, rule, epsilon):
+    def relevance(self, a, R, lrp):
         return R
 
 
 class _Reshape(_Pass):
     """Flatten / Unflatten: relevance takes the input's shape."""
 
-    def relevance(self, a, R, rule, epsilon):
+    def relevance(self, a, R, lrp):
         return R.reshape(R.shape[0], *a.shape)
 
 
@@ -209,13 +214,13 @@ class _Affine:
         centred = a - self.center
         return centred * self.scale if self.matrix is None else centred @ self.matrix
 
-    def relevance(self, a, R, rule, epsilon):
+    def relevance(self, a, R, lrp):
         if self.matrix is None:  # diagonal: each feature keeps its relevance
             return R
         centred = a - self.center
         den = centred @ self.matrix
-        if rule == "epsilon":
-            den = _stabilize(den, epsilon)
+        if lrp.rule == "epsilon":
+            den = _stabilize(den, lrp.epsilon)
         return centred * (_safe_divide(R, den) @ self.matrix.T)
 
 
@@ -244,7 +249,7 @@ class LRPNetwork:
             a = step.forward(a)
         return a
 
-    def relevance(self, X, outputs, rule, epsilon):
+    def relevance(self, X, outputs, lrp):
         """Relevance of every input column, shape (n, n_outputs, n_columns).
 
         Parameters
@@ -252,8 +257,8 @@ class LRPNetwork:
         X : tensor of shape (n, n_columns)
         outputs : OutputSelection
             Columns of the raw output where relevance starts, and their signs.
-        rule : {"zero", "epsilon", "zplus", "alpha2beta1"}
-        epsilon : float
+        lrp : LRP
+            The rule and its settings.
         """
         import torch
 
@@ -270,12 +275,16 @@ class LRPNetwork:
                 R[i, :, column] = float(sign) * raw[:, column]
             R = R.reshape(outputs.n_outputs, *a.shape)
             for step, a in zip(reversed(self.steps), reversed(inputs), strict=True):
-                R = step.relevance(a, R, rule, epsilon)
+                R = step.relevance(a, R, lrp)
         return R.reshape(R.shape[0], R.shape[1], -1).transpose(0, 1)
 
 
-def _sequential_steps(module, state, prefix=""):
-    """The LRP steps of an ``nn.Sequential`` (nested ones flattened)."""
+def _sequential_steps(module, prefix=""):
+    """The LRP steps of an ``nn.Sequential`` (nested ones flattened).
+
+    Every occurrence of a module counts: a ReLU instance used twice is two steps
+    (``named_children`` would skip the repeat and explain another network).
+    """
     from torch import nn
 
     if not isinstance(module, nn.Sequential):
@@ -283,13 +292,13 @@ def _sequential_steps(module, state, prefix=""):
             f"{_UNSUPPORTED}; got a {type(module).__name__} module."
         )
     steps = []
-    for name, child in module.named_children():
+    for name, child in torch_children(module):
         path = f"{prefix}{name}"
         if isinstance(child, nn.Sequential):
-            steps.extend(_sequential_steps(child, state, f"{path}."))
+            steps.extend(_sequential_steps(child, f"{path}."))
         elif isinstance(child, (nn.Linear, nn.Conv1d, nn.Conv2d)):
-            bias = state.get(f"{path}.bias") if child.bias is not None else None
-            steps.append(_Weighted(child, state[f"{path}.weight"], bias))
+            bias = None if child.bias is None else child.bias.detach()
+            steps.append(_Weighted(child, child.weight.detach(), bias))
         elif isinstance(
             child,
             (
@@ -359,21 +368,21 @@ def _affine_step(transformer, name, dtype, device):
 
     if transformer is None or transformer == "passthrough":
         return None
-    if isinstance(transformer, StandardScaler):
+    if type(transformer) is StandardScaler:
         center = transformer.mean_ if transformer.with_mean else 0.0
         scale = 1.0 if transformer.scale_ is None else 1.0 / transformer.scale_
         return _Affine(tensor(center), scale=tensor(scale))
-    if isinstance(transformer, RobustScaler):
+    if type(transformer) is RobustScaler:
         center = 0.0 if transformer.center_ is None else transformer.center_
         scale = 1.0 if transformer.scale_ is None else 1.0 / transformer.scale_
         return _Affine(tensor(center), scale=tensor(scale))
-    if isinstance(transformer, MinMaxScaler) and not transformer.clip:
+    if type(transformer) is MinMaxScaler and not transformer.clip:
         # x * scale_ + min_ = (x + min_ / scale_) * scale_
         center = -transformer.min_ / transformer.scale_
         return _Affine(tensor(center), scale=tensor(transformer.scale_))
-    if isinstance(transformer, MaxAbsScaler):
+    if type(transformer) is MaxAbsScaler:
         return _Affine(tensor(0.0), scale=tensor(1.0 / transformer.scale_))
-    if isinstance(transformer, PCA):
+    if type(transformer) is PCA:
         matrix = transformer.components_.T
         if transformer.whiten:
             matrix = matrix / np.sqrt(transformer.explained_variance_)
@@ -384,16 +393,70 @@ def _affine_step(transformer, name, dtype, device):
     )
 
 
+def _split_pipeline(model):
+    """(preprocessing steps, final model) of a model, unwrapping FrozenEstimators."""
+    from sklearn.pipeline import Pipeline
+
+    from .._response import unwrap_model
+
+    model = unwrap_model(model)
+    if type(model) is Pipeline:
+        return list(model.steps[:-1]), unwrap_model(model.steps[-1][1])
+    return [], model
+
+
+def check_lrp_supported(estimator):
+    """Raise ``NotDifferentiableError`` if ``estimator`` surely has no LRP network.
+
+    Works on unfitted estimators (types and settings only), so that an unsupported
+    model is reported before it is fitted.
+    """
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    from .._response import is_torch_net
+
+    preprocessing, model = _split_pipeline(estimator)
+    for name, transformer in preprocessing:
+        if transformer is None or transformer == "passthrough":
+            continue
+        if type(transformer) not in _affine_types():
+            raise NotDifferentiableError(
+                f"{_UNSUPPORTED}; pipeline step {name!r} "
+                f"({type(transformer).__name__}) is not a supported linear "
+                "preprocessing step."
+            )
+    if type(model) in (MLPClassifier, MLPRegressor):
+        if model.activation not in _MLP_ACTIVATIONS:
+            raise NotDifferentiableError(
+                f"{_UNSUPPORTED}; got activation={model.activation!r}."
+            )
+        return
+    if not is_torch_net(model):
+        raise NotDifferentiableError(f"{_UNSUPPORTED}; got {type(model).__name__}.")
+
+
+def _affine_types():
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import (
+        MaxAbsScaler,
+        MinMaxScaler,
+        RobustScaler,
+        StandardScaler,
+    )
+
+    return (StandardScaler, RobustScaler, MinMaxScaler, MaxAbsScaler, PCA)
+
+
 def lrp_network(model, dtype, device):
     """The :class:`LRPNetwork` of a fitted model.
 
     Parameters
     ----------
-    model : skorch net, MLPClassifier, MLPRegressor or Pipeline
-        A skorch net whose ``module_`` is an ``nn.Sequential``, or a relu/tanh MLP,
+    model : skorch net, TorchModel, MLPClassifier, MLPRegressor or Pipeline
+        A torch network whose module is an ``nn.Sequential``, or a relu/tanh MLP,
         optionally after linear preprocessing steps of a ``Pipeline``.
     dtype : torch.dtype
-        Computation dtype for scikit-learn models (skorch nets use their module's).
+        Computation dtype for scikit-learn models (torch modules keep theirs).
     device : str or torch.device
 
     Returns
@@ -416,59 +479,22 @@ def lrp_network(model, dtype, device):
     torch.Size([1, 1])
     """
     import torch
-    from sklearn.neural_network import MLPClassifier, MLPRegressor
-    from sklearn.pipeline import Pipeline
 
-    from .._engines._autograd import SkorchResponse
-    from .._response import is_skorch_net, unwrap_model
+    from ._autograd import module_response
+    from ._translate import mlp_to_sequential
 
+    check_lrp_supported(model)
     dtype = torch.float64 if dtype is None else dtype
-    model = unwrap_model(model)
-    preprocessing = []
-    if isinstance(model, Pipeline):
-        preprocessing = list(model.steps[:-1])
-        model = unwrap_model(model.steps[-1][1])
-    if is_skorch_net(model):
-        response = SkorchResponse(model, "decision_function", device)
-        module, state, dtype = response.module, response.state, response.dtype
-    elif isinstance(model, (MLPClassifier, MLPRegressor)):
-        if model.activation not in _MLP_ACTIVATIONS:
-            raise NotDifferentiableError(
-                f"{_UNSUPPORTED}; got activation={model.activation!r}."
-            )
-        from .._engines._translate import mlp_to_sequential
-
-        module = mlp_to_sequential(model, dtype, device)
-        state = {name: p.detach() for name, p in module.named_parameters()}
+    preprocessing, model = _split_pipeline(model)
+    response = module_response(model, "decision_function", device)
+    if response is not None:
+        module, dtype = response.module, response.dtype
     else:
-        raise NotDifferentiableError(f"{_UNSUPPORTED}; got {type(model).__name__}.")
+        module = mlp_to_sequential(model, dtype, device)
     steps = [
         step
         for name, transformer in preprocessing
         if (step := _affine_step(transformer, name, dtype, device)) is not None
     ]
-    steps += _strip_output_nonlinearity(_sequential_steps(module, state))
+    steps += _strip_output_nonlinearity(_sequential_steps(module))
     return LRPNetwork(steps, dtype)
-
-
-# --------------------------------------------------------------------------- rule
-def lrp(engine, data, settings):
-    """LRP relevance of the explained columns, (n_rows, n_outputs, n_explained)."""
-    import torch
-
-    from .._engines._autograd import _block_rows
-
-    network = engine.function
-    if not isinstance(network, LRPNetwork):
-        raise NotDifferentiableError(f"{_UNSUPPORTED}.")
-    Zt = engine._tensor(data.Z)
-    rows = _block_rows(None, data.context, 0, len(Zt))
-    with torch.no_grad():
-        X = engine._input(Zt, data.context, rows)
-    R = network.relevance(X, engine.outputs, settings.lrp_rule, settings.lrp_epsilon)
-    if data.context is not None:
-        R = R[:, :, torch.as_tensor(engine.feature_indices, device=R.device)]
-    return R.detach().cpu().double().numpy()
-
-
-LRP = Attribution(lrp, engines=("autograd",))

@@ -1,0 +1,71 @@
+"""Translation of fitted scikit-learn estimators into torch functions.
+
+:func:`translate` turns a fitted estimator into a torch function of its input that
+reproduces ``getattr(model, response_method)`` exactly and is differentiable with
+respect to the input, so that :class:`~sklearn_gradexplain._engines._autograd.
+AutogradEngine` gives exact gradients of ordinary scikit-learn models.
+
+Translations are registered per estimator type, one module per model family
+(:mod:`._compose`, :mod:`._preprocessing`, :mod:`._linear`, :mod:`._neural`,
+:mod:`._kernel`): a new type is one small function ``(model, method, ctx) ->
+callable``, where ``method`` is ``"transform"`` (steps inside a pipeline) or a response
+method. Dispatch is on the exact type (:mod:`._registry`). Composites translate their
+parts and compose them; anything unregistered raises :class:`NotDifferentiableError`
+naming the first blocking step. Parameters are copied into tensors once, so the model
+is never modified and translation stays cheap (``method="auto"`` tries it in ``fit``).
+"""
+
+from ...exceptions import NotDifferentiableError
+from . import _compose, _kernel, _linear, _neural, _preprocessing  # noqa: F401
+from ._neural import mlp_to_sequential  # noqa: F401
+from ._registry import Blocked, Context, translate_step
+
+
+def translate(model, response_method, dtype, device):
+    """A differentiable torch function equal to ``getattr(model, response_method)``.
+
+    Parameters
+    ----------
+    model : estimator
+        Fitted scikit-learn estimator, pipeline or ``FrozenEstimator``.
+    response_method : {"predict", "predict_proba", "decision_function", "transform"}
+        The response to reproduce.
+    dtype : torch.dtype
+        Dtype of the computation (the parameters are cast to it).
+    device : str or torch.device
+        Device of the computation.
+
+    Returns
+    -------
+    function : callable
+        Maps a tensor of shape (n_samples, n_features) to the response, shaped like
+        the estimator's own output ((n_samples,) or (n_samples, n_outputs)).
+
+    Raises
+    ------
+    NotDifferentiableError
+        If some step of the model has no torch translation; the message names the
+        first blocking step.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn_gradexplain._engines._translate import translate
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0]])
+    >>> model = make_pipeline(StandardScaler(), LogisticRegression())
+    >>> model = model.fit(X, [0, 0, 1, 1])
+    >>> f = translate(model, "predict_proba", torch.float64, "cpu")
+    >>> bool(np.allclose(f(torch.tensor(X)).numpy(), model.predict_proba(X)))
+    True
+    """
+    import torch
+
+    ctx = Context(dtype, torch.device(device))
+    try:
+        return translate_step(model, response_method, ctx)
+    except Blocked as exc:
+        raise NotDifferentiableError(str(exc)) from None

@@ -1,0 +1,70 @@
+"""Translations of composites: Pipeline, FrozenEstimator, ColumnTransformer."""
+
+from sklearn.compose import ColumnTransformer
+from sklearn.frozen import FrozenEstimator
+from sklearn.pipeline import Pipeline
+
+from ..._compat import column_transformer_input_indices
+from ._registry import Blocked, located, register, unsupported
+
+
+@register(Pipeline)
+def _pipeline(model, method, ctx):
+    steps = []
+    last = len(model.steps) - 1
+    for i, (name, step) in enumerate(model.steps):
+        if step is None or (isinstance(step, str) and step == "passthrough"):
+            continue
+        step_method = method if i == last else "transform"
+        location = f"step {name!r} of the {type(model).__name__}"
+        steps.append(located(step, step_method, ctx, location))
+    if not steps:
+        return lambda X: X
+
+    def composed(X):
+        for step in steps:
+            X = step(X)
+        return X
+
+    return composed
+
+
+@register(FrozenEstimator)
+def _frozen(model, method, ctx):
+    return located(model.estimator, method, ctx, "inside the FrozenEstimator")
+
+
+@register(ColumnTransformer)
+def _column_transformer(model, method, ctx):
+    import torch
+
+    if method != "transform":
+        raise unsupported(model, method)
+    if getattr(model, "sparse_output_", False):
+        raise Blocked(model, "sparse output")
+    name_kind = type(model).__name__
+    parts = []
+    for name, transformer, _ in model.transformers_:
+        indices = column_transformer_input_indices(model, name)
+        if isinstance(transformer, str) and transformer == "drop":
+            continue
+        if not indices:
+            continue
+        index = torch.tensor(indices, dtype=torch.long, device=ctx.device)
+        if isinstance(transformer, str) and transformer == "passthrough":
+            function = None
+        else:
+            location = f"transformer {name!r} of the {name_kind}"
+            function = located(transformer, "transform", ctx, location)
+        parts.append((index, function))
+
+    def transform(X):
+        outputs = []
+        for index, function in parts:
+            columns = X[:, index]
+            outputs.append(columns if function is None else function(columns))
+        if not outputs:
+            return X[:, :0]
+        return torch.cat(outputs, dim=1)
+
+    return transform

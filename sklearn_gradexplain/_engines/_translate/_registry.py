@@ -1,0 +1,172 @@
+"""The translation registry: exact-type dispatch, errors that say where, helpers.
+
+A translation is a function ``(model, method, ctx) -> callable`` registered for one or
+more estimator classes, where ``method`` is ``"transform"`` (steps inside a pipeline) or
+a response method. Dispatch is on the exact type: a subclass of a registered class is
+translated as its parent only when it overrides none of the methods the translation
+reproduces (a subclass that changes ``predict_proba`` must not get its parent's
+gradients); otherwise the error names the override.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from ...exceptions import NotDifferentiableError
+
+_TRANSLATIONS = {}
+
+#: Methods whose override makes a parent's translation wrong for a subclass.
+_RESPONSE_METHODS = (
+    "predict",
+    "predict_proba",
+    "predict_log_proba",
+    "decision_function",
+    "transform",
+    "fit_transform",
+)
+_RESPONSE_PREFIXES = ("_predict", "_decision", "_transform", "_get_kernel", "_compute")
+
+
+class Blocked(NotDifferentiableError):
+    """A step without translation; composites add where it sits."""
+
+    def __init__(self, model, detail="", where=()):
+        self.model_name = model if isinstance(model, str) else type(model).__name__
+        self.detail = detail
+        self.where = tuple(where)
+        location = f" ({', in '.join(self.where)})" if self.where else ""
+        detail = f" ({detail})" if detail else ""
+        super().__init__(
+            f"{self.model_name}{location} cannot be translated into torch{detail}; "
+            "use method='finite_difference'."
+        )
+
+    def inside(self, location):
+        return Blocked(self.model_name, self.detail, (*self.where, location))
+
+
+class Context:
+    """Target dtype and device; copies arrays into constant tensors."""
+
+    def __init__(self, dtype, device):
+        self.dtype = dtype
+        self.device = device
+
+    def tensor(self, array):
+        import torch
+
+        if sp.issparse(array):
+            array = array.toarray()
+        return torch.tensor(np.asarray(array), dtype=self.dtype, device=self.device)
+
+
+def register(*classes):
+    """Decorator: ``function`` translates instances of ``classes``."""
+
+    def decorator(function):
+        for cls in classes:
+            _TRANSLATIONS[cls] = function
+        return function
+
+    return decorator
+
+
+def _overrides(cls, parent):
+    """Names of response methods that ``cls`` (a subclass) defines over ``parent``."""
+    found = []
+    for klass in cls.__mro__:
+        if klass is parent:
+            break
+        for name, value in vars(klass).items():
+            if not callable(value) and not isinstance(value, property):
+                continue
+            if name in _RESPONSE_METHODS or name.startswith(_RESPONSE_PREFIXES):
+                found.append(f"{klass.__name__}.{name}")
+    return found
+
+
+def translation_of(model):
+    """The registered translation for ``model``'s exact type (or a ``Blocked``)."""
+    cls = type(model)
+    if cls in _TRANSLATIONS:
+        return _TRANSLATIONS[cls]
+    for parent in cls.__mro__[1:]:
+        if parent in _TRANSLATIONS:
+            overrides = _overrides(cls, parent)
+            if overrides:
+                raise Blocked(
+                    model,
+                    f"a subclass of {parent.__name__} that overrides "
+                    f"{', '.join(overrides)}: the parent's translation would not "
+                    "be its response",
+                )
+            return _TRANSLATIONS[parent]
+    raise Blocked(model)
+
+
+def translate_step(model, method, ctx):
+    """Translate ``model``'s ``method`` (a response method or ``"transform"``)."""
+    return translation_of(model)(model, method, ctx)
+
+
+def located(estimator, method, ctx, location):
+    """Translate a part of a composite; an error says where the part sits."""
+    try:
+        return translate_step(estimator, method, ctx)
+    except Blocked as exc:
+        raise exc.inside(location) from None
+
+
+def unsupported(model, method):
+    return Blocked(model, f"no torch form of {method}")
+
+
+def affine(coef, intercept, ctx):
+    """``X @ coef.T + intercept`` keeping the estimator's output shape."""
+    W = ctx.tensor(coef)
+    b = ctx.tensor(intercept)
+    if W.ndim == 1:
+        return lambda X: X @ W + b
+    W = W.T
+    return lambda X: X @ W + b
+
+
+def ravel_single(function):
+    """(n, 1) -> (n,), like classifiers' binary decision functions."""
+
+    def ravelled(X):
+        out = function(X)
+        return out.reshape(-1) if out.ndim == 2 and out.shape[1] == 1 else out
+
+    return ravelled
+
+
+def binary_or_softmax(decision):
+    """Binary: [1 - expit(d), expit(d)]; multiclass: softmax(d)."""
+    import torch
+
+    def proba(X):
+        d = decision(X)
+        if d.ndim == 1:
+            p = torch.sigmoid(d)
+            return torch.stack([1 - p, p], dim=1)
+        return torch.softmax(d, dim=1)
+
+    return proba
+
+
+def ovr_normalized_expit(decision):
+    """``_predict_proba_lr``: expit, then normalized over classes (OvR)."""
+    import torch
+
+    def proba(X):
+        p = torch.sigmoid(decision(X))
+        if p.ndim == 1:
+            return torch.stack([1 - p, p], dim=1)
+        total = p.sum(dim=1, keepdim=True)
+        zero = total == 0
+        p = torch.where(zero, torch.ones_like(p), p)
+        total = torch.where(zero, torch.full_like(total, p.shape[1]), total)
+        return p / total
+
+    return proba
