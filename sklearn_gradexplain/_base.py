@@ -507,23 +507,22 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
                 raise NotDifferentiableError(TORCH_MISSING)
             self.method_ = method
         if self.method_ == "autograd":
-            tdtype = torch_dtype(data.Z.dtype)
             if function is None:
                 function = self._torch_function(model, probe, data.Z.dtype)
-            if fitting:
-                raw = AutogradEngine(
-                    function, None, self.feature_indices_, tdtype, self.device, 1
-                ).raw_response(probe)
-                self.outputs_ = self._select_outputs(model, raw, probe)
-                self.n_outputs_ = self.outputs_.n_outputs
-            return AutogradEngine(
+            engine = AutogradEngine(
                 function,
-                self.outputs_,
+                getattr(self, "outputs_", None) if not fitting else None,
                 self.feature_indices_,
-                tdtype,
+                torch_dtype(data.Z.dtype),
                 self.device,
                 self._max_rows("autograd"),
             )
+            if fitting:  # the outputs are fixed from the response on a few rows
+                raw = engine.raw_response(probe)
+                self.outputs_ = self._select_outputs(model, raw, probe)
+                self.n_outputs_ = self.outputs_.n_outputs
+                engine.with_outputs(self.outputs_)
+            return engine
         raw = self._numpy_response(model)
         composer = self._composer(model)
         dtype = np.float32 if data.Z.dtype == np.float32 else np.float64
@@ -538,7 +537,7 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
                 dtype = np.float32
             self._fd_dtype = dtype
         response = NumpyResponse(raw, self.outputs_, composer)
-        return self.finite_difference_.engine(
+        return self.finite_difference_._engine(
             response,
             self.n_outputs_,
             self._max_rows("finite_difference"),

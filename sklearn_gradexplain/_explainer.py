@@ -73,10 +73,10 @@ default="auto"
         Input rows per model call; chunk boundaries depend only on the data's shape
         and ``batch_size``, so results are identical for every ``n_jobs``.
     n_jobs : int, default=None
-        joblib workers for finite differences (``None``: 1, or the active
+        Number of joblib workers for finite differences (``None``: 1, or the active
         ``joblib.parallel_config``).
     device : str or torch.device, default="cpu"
-        torch device for autograd.
+        The torch device for autograd.
     verbose : int, default=0
         Show a progress bar (tqdm) when > 0.
 
@@ -172,7 +172,9 @@ default="auto"
         Parameters
         ----------
         X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            The data the estimator is fitted on and the statistics are taken over.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Targets for fitting the estimator (unused when it is frozen).
         sample_weight : array-like of shape (n_samples,), default=None
             Frequency weights of the rows in every global statistic; also passed to
             the estimator's ``fit`` when it takes them (or as metadata routing says).
@@ -182,6 +184,7 @@ default="auto"
         Returns
         -------
         self : GradientExplainer
+            The fitted explainer.
         """
         self._fit_explainer(X, y, sample_weight, fit_params)
         return self
@@ -200,13 +203,16 @@ default="auto"
         Parameters
         ----------
         X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            A batch of rows.
         y : None
             Ignored (the estimator is frozen).
         sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights of the batch's rows.
 
         Returns
         -------
         self : GradientExplainer
+            The explainer, with the batch folded in.
         """
         if not hasattr(self, "_statistics"):
             self._validate_params()
@@ -231,13 +237,18 @@ default="auto"
         Parameters
         ----------
         X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            The data the estimator is fitted on and explained.
         y : array-like, default=None
+            Targets for fitting the estimator (unused when it is frozen).
         sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights of the rows in the global statistics.
         **fit_params : dict
+            Passed to the estimator's ``fit``.
 
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_outputs * n_features)
+            The attributions of ``X``, one column per (output, feature).
         """
         attributions, _, _ = self._fit_explainer(
             X, y, sample_weight, fit_params, keep=True
@@ -250,10 +261,12 @@ default="auto"
         Parameters
         ----------
         X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            The rows to explain.
 
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_outputs * n_features)
+            The attributions, one column per (output, feature).
         """
         attributions = self.explain(X)
         return attributions.reshape(attributions.shape[0], -1)
@@ -264,10 +277,13 @@ default="auto"
         Parameters
         ----------
         input_features : array-like of str, default=None
+            Input feature names; ``None`` uses ``feature_names_in_`` (or ``x0``,
+            ``x1``, ...).
 
         Returns
         -------
         feature_names_out : ndarray of str
+            One name per column of :meth:`transform`'s output.
         """
         check_is_fitted(self)
         names = check_feature_names_in(self, input_features)[self.feature_indices_]

@@ -71,9 +71,9 @@ default="auto"
     batch_size : "auto" or int, default="auto"
         Input rows per model call.
     n_jobs : int, default=None
-        joblib workers for finite differences.
+        Number of joblib workers for finite differences.
     device : str or torch.device, default="cpu"
-        torch device for autograd.
+        The torch device for autograd.
     verbose : int, default=0
         Show a progress bar when > 0.
     sample_weight : array-like of shape (n_samples,), default=None

@@ -51,9 +51,9 @@ default="auto"
     batch_size : "auto" or int, default="auto"
         Input rows per model call.
     n_jobs : int, default=None
-        joblib workers for finite differences.
+        Number of joblib workers for finite differences.
     device : str or torch.device, default="cpu"
-        torch device for autograd.
+        The torch device for autograd.
     verbose : int, default=0
         Show a progress bar (tqdm) when > 0.
 

@@ -149,8 +149,8 @@ class _SurrogateMixin:
         return _linear_scores(data.Z, np.atleast_2d(self.coef_)) + self.intercept_
 
     def _check_settings(self, n_features, y=None):
+        self._check_estimator_kind(y)
         super()._check_settings(n_features, y)
-        self._check_estimator_kind()
         attribution = get_attribution(self.attribution)
         if not attribution.gradient_like:
             raise ValueError(
@@ -201,7 +201,7 @@ class _SurrogateMixin:
 class GradientSurrogateClassifier(
     _SurrogateMixin, ClassifierMixin, BaseGradientExplainer
 ):
-    r"""The linear classifier built from a model's mean gradient.
+    """The linear classifier built from a model's mean gradient.
 
     Following Hechtlinger (2016), the mean gradient ḡ of a classifier over a data
     set defines the linear classifier ``x·ḡ + b > 0``; how often it predicts what the
@@ -250,9 +250,9 @@ default="auto"
     batch_size : "auto" or int, default="auto"
         Input rows per model call.
     n_jobs : int, default=None
-        joblib workers for finite differences.
+        Number of joblib workers for finite differences.
     device : str or torch.device, default="cpu"
-        torch device for autograd.
+        The torch device for autograd.
     verbose : int, default=0
         Show a progress bar (tqdm) when > 0.
 
@@ -349,12 +349,26 @@ default="auto"
         self.device = device
         self.verbose = verbose
 
-    def _check_estimator_kind(self):
+    def _check_estimator_kind(self, y):
         if not is_classifier(self.estimator):
             raise ValueError(
                 f"{type(self).__name__} explains classifiers; "
                 f"{type(self.estimator).__name__} is not one. Use "
                 "GradientSurrogateRegressor for regressors."
+            )
+        if self.target is None:
+            return
+        model = unwrap_model(self.estimator)
+        frozen = model is not self.estimator
+        classes = getattr(model, "classes_", None) if frozen else None
+        n_classes = None if classes is None else len(classes)
+        if n_classes is None and y is not None and np.ndim(y) == 1:
+            n_classes = len(np.unique(y))
+        if n_classes is not None and n_classes > 2:
+            raise ValueError(
+                f"{type(self).__name__} needs one response column per class: with "
+                f"{n_classes} classes, target={self.target!r} would explain one of "
+                "them. Use target=None."
             )
 
     def _fit_linear(self, data, engine, weights):
@@ -479,7 +493,7 @@ default="auto"
 class GradientSurrogateRegressor(
     _SurrogateMixin, RegressorMixin, BaseGradientExplainer
 ):
-    r"""The linear regressor built from a model's mean gradient.
+    """The linear regressor built from a model's mean gradient.
 
     ``coef_`` is the mean gradient ḡ of the model's prediction over the fit data
     and ``intercept_`` = mean(f(x) − x·ḡ), so the surrogate is the model's mean
@@ -508,9 +522,9 @@ default="auto"
     batch_size : "auto" or int, default="auto"
         Input rows per model call.
     n_jobs : int, default=None
-        joblib workers for finite differences.
+        Number of joblib workers for finite differences.
     device : str or torch.device, default="cpu"
-        torch device for autograd.
+        The torch device for autograd.
     verbose : int, default=0
         Show a progress bar (tqdm) when > 0.
 
@@ -583,7 +597,7 @@ default="auto"
         self.device = device
         self.verbose = verbose
 
-    def _check_estimator_kind(self):
+    def _check_estimator_kind(self, y):
         if is_classifier(self.estimator):
             raise ValueError(
                 f"{type(self).__name__} explains regressors; "
@@ -614,6 +628,7 @@ default="auto"
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The surrogate's predictions.
         """
         check_is_fitted(self)
         scores = self._decision(self._validate_input(X, reset=False))

@@ -64,7 +64,7 @@ default="auto"
     batch_size : "auto" or int, default="auto"
         Rows per forward/backward pass.
     device : str or torch.device, default="cpu"
-        torch device.
+        The torch device.
     verbose : int, default=0
         Show a progress bar (tqdm) when > 0.
 
@@ -206,21 +206,22 @@ sequence_length)
         model = unwrap_model(self.estimator_)
         response = module_response(model, self.response_method_, self.device)
         layer = self._embedding_module(response.module)
-        if fitting:
-            self.method_ = "autograd"
-            probe = data.chunk(0, min(len(data), 8))
-            raw = TokenGradientEngine(
-                response, self.embedding, None, layer.num_embeddings, 1
-            ).raw_response(probe)
-            self.outputs_ = self._select_outputs(model, raw, probe)
-            self.n_outputs_ = self.outputs_.n_outputs
-        return TokenGradientEngine(
+        engine = TokenGradientEngine(
             response,
             self.embedding,
-            self.outputs_,
+            None if fitting else self.outputs_,
             layer.num_embeddings,
             self._max_rows("autograd"),
         )
+        if fitting:
+            self.method_ = "autograd"
+            probe = data.chunk(0, min(len(data), 8))
+            self.outputs_ = self._select_outputs(
+                model, engine.raw_response(probe), probe
+            )
+            self.n_outputs_ = self.outputs_.n_outputs
+            engine.outputs, engine.n_outputs = self.outputs_, self.n_outputs_
+        return engine
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None, **fit_params):
@@ -231,12 +232,14 @@ sequence_length)
         X : array-like of int of shape (n_samples, sequence_length)
             Token ids.
         y : array-like of shape (n_samples,), default=None
+            Targets for fitting the net (unused when it is frozen).
         **fit_params : dict
             Passed to the net's ``fit``.
 
         Returns
         -------
         self : TokenGradientExplainer
+            The fitted explainer.
         """
         frozen = unwrap_model(self.estimator) is not self.estimator
         if y is None and not frozen and get_tags(self).target_tags.required:

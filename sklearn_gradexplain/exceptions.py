@@ -1,5 +1,24 @@
 """Exceptions and warnings raised by sklearn-gradexplain."""
 
+import os
+import sys
+import warnings
+
+
+def _warn(message, category):
+    """``warnings.warn`` attributed to the first frame outside this package and
+    scikit-learn (the user's call, however deep the library's own frames go)."""
+    import sklearn
+
+    inside = (
+        os.path.dirname(os.path.abspath(__file__)),
+        os.path.dirname(sklearn.__file__),
+    )
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(inside):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
+
 
 class NotDifferentiableError(ValueError):
     """Raised when ``method="autograd"`` meets a model it cannot differentiate.

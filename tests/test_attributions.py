@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
-from _helpers import assert_close
+from _helpers import AUTOGRAD, assert_close, requires_torch
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.stats import norm
 from sklearn.frozen import FrozenEstimator
@@ -63,6 +63,7 @@ def sequential(*layers):
 
 
 # ------------------------------------------------------------- linear models: exact
+@requires_torch
 @pytest.mark.parametrize("integration", INTEGRATIONS)
 @pytest.mark.parametrize("baseline", ["zeros", "mean", "median", "array"])
 def test_linear_model_integrated_gradients_exact(
@@ -89,7 +90,7 @@ def test_linear_model_integrated_gradients_exact(
     assert_allclose(explainer.completeness_delta(X), 0, atol=1e-10)
 
 
-@pytest.mark.parametrize("method", ["autograd", "finite_difference"])
+@pytest.mark.parametrize("method", [AUTOGRAD, "finite_difference"])
 def test_linear_model_gradient_x_input(regression_data, method):
     X, y = regression_data
     explainer = GradientExplainer(

@@ -260,6 +260,8 @@ def test_missing_arguments_and_help(capsys):
 
 
 def test_demo_arguments_reach_run_demo(monkeypatch, tmp_path):
+    for name in ("torch", "skorch", "matplotlib"):
+        pytest.importorskip(name)
     from sklearn_gradexplain import _demo
 
     calls = []

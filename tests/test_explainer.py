@@ -15,7 +15,6 @@ from sklearn.linear_model import Lasso, LinearRegression, LogisticRegression, Ri
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_gradexplain import (
     FiniteDifference,
@@ -369,17 +368,6 @@ def test_clone_and_params():
     assert explainer.attribution.n_steps == 50 and explainer.estimator.C == 1.0
     with pytest.raises(TypeError, match="unexpected"):
         GradientExplainer(LogisticRegression(), n_step=3)
-
-
-@parametrize_with_checks(
-    [
-        GradientExplainer(LogisticRegression()),
-        GradientExplainer(Ridge()),
-        GradientExplainer(LogisticRegression(), attribution="integrated_gradients"),
-    ]
-)
-def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)
 
 
 def test_cuda_device_gives_the_cpu_result(skorch_net):

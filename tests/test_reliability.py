@@ -269,6 +269,7 @@ def test_error_that_cannot_be_rebuilt_still_names_the_rows(classification):
 
 
 def test_progress_bar_does_not_hide_errors(classification):
+    pytest.importorskip("tqdm")
     X, y = classification
     explainer = GradientExplainer(
         FailingClassifier(), method="finite_difference", batch_size=80, verbose=1

@@ -11,7 +11,6 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import Lasso, LogisticRegression, Ridge
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_gradexplain import GradientFeatureSelector
 
@@ -25,17 +24,6 @@ def signal_data():
     X = rng.normal(size=(400, 10))
     score = X[:, SIGNAL] @ np.array([2.0, -1.5, 1.0]) + 0.5 * rng.normal(size=400)
     return X, (score > 0).astype(int), score
-
-
-@parametrize_with_checks(
-    [
-        GradientFeatureSelector(LogisticRegression()),
-        GradientFeatureSelector(Ridge(), method="finite_difference"),
-        GradientFeatureSelector(LogisticRegression(), attribution="gradient_x_input"),
-    ]
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 @pytest.mark.parametrize(

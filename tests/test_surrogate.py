@@ -17,7 +17,6 @@ from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.svm import SVC
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_gradexplain import GradientSurrogateClassifier, GradientSurrogateRegressor
 from sklearn_gradexplain.attributions import SmoothGrad
@@ -79,18 +78,6 @@ def multiclass_data():
         n_clusters_per_class=1,
         random_state=0,
     )
-
-
-@parametrize_with_checks(
-    [
-        GradientSurrogateClassifier(LogisticRegression()),
-        GradientSurrogateClassifier(LogisticRegression(), method="finite_difference"),
-        GradientSurrogateRegressor(Ridge()),
-        GradientSurrogateRegressor(LinearRegression(), method="finite_difference"),
-    ]
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 # ---------------------------------------------------------------------- classifier

@@ -5,7 +5,6 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 torch = pytest.importorskip("torch")
 skorch = pytest.importorskip("skorch")
@@ -171,40 +170,3 @@ def test_module_is_not_modified(fitted):
 
 
 # ------------------------------------------------------------- scikit-learn checks
-class _BagOfEmbeddings(nn.Module):
-    def __init__(self, n_out=2):
-        super().__init__()
-        self.embedding = nn.Embedding(300, 4)
-        self.out = nn.Linear(4, n_out)
-
-    def forward(self, ids):
-        return self.out(self.embedding(ids).mean(dim=1))
-
-
-class _TextClassifier(skorch.NeuralNetClassifier):
-    """One logit per class seen in fit (the checks use 2 and 3 classes, any labels).
-
-    The loss needs targets 0..k-1: the labels are encoded, and ``classes`` keeps
-    them, so that ``predict_proba`` has exactly one column per class in ``classes_``.
-    """
-
-    def fit(self, X, y, **fit_params):
-        classes, encoded = np.unique(np.asarray(y), return_inverse=True)
-        self.set_params(classes=classes, module__n_out=len(classes))
-        return super().fit(X, encoded.astype(np.int64), **fit_params)
-
-
-def _check_estimator():
-    net = _TextClassifier(
-        _BagOfEmbeddings,
-        criterion=nn.CrossEntropyLoss,
-        max_epochs=1,
-        train_split=None,
-        verbose=0,
-    )
-    return TokenGradientExplainer(net)
-
-
-@parametrize_with_checks([_check_estimator()])
-def test_sklearn_compatible(estimator, check):
-    check(estimator)

@@ -24,7 +24,10 @@ def torch_available():
     """Whether torch can be imported (without importing it twice)."""
     import importlib.util
 
-    return importlib.util.find_spec("torch") is not None
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):  # a broken or blocked installation
+        return False
 
 
 def torch_dtype(numpy_dtype):
@@ -197,6 +200,12 @@ class AutogradEngine:
         with torch.no_grad():
             raw = self.function(self._input(self._tensor(points.Z), points))
         return raw.detach().cpu().numpy()
+
+    def with_outputs(self, outputs):
+        """Set the explained outputs (once, in ``fit``, after the raw probe)."""
+        self.outputs = outputs
+        self.n_outputs = outputs.n_outputs
+        return self
 
     def value(self, points):
         """Model response at the points, shape (n_points, n_outputs)."""

@@ -7,7 +7,6 @@ too, so a call never holds more than ``max_rows`` perturbed rows whatever the nu
 features.
 """
 
-import warnings
 from numbers import Real
 
 import numpy as np
@@ -17,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._compat import Interval, StrOptions, _fit_context, check_sample_weight
 from .._inputs import concat_points
 from .._statistics import ColumnSummary
-from ..exceptions import DiscontinuityWarning, ZeroGradientWarning
+from ..exceptions import DiscontinuityWarning, ZeroGradientWarning, _warn
 
 AUTO_STEPS = {
     # (scheme, dtype) -> relative step near the optimum: eps**(1/3) central, eps**(1/2)
@@ -98,13 +97,16 @@ class FiniteDifference(BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The explained columns of the fit data.
         y : None
             Ignored.
         sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights of the rows.
 
         Returns
         -------
         self : FiniteDifference
+            The fitted options.
         """
         X = validate_data(
             self,
@@ -118,21 +120,21 @@ class FiniteDifference(BaseEstimator):
         self.scale_ = ColumnSummary(X, sample_weight).std
         return self
 
-    def relative_step(self, dtype):
+    def _relative_step(self, dtype):
         """The relative step for ``step="auto"`` or the given float, for ``dtype``."""
         if self.step != "auto":
             return float(self.step)
         key = np.float32 if np.dtype(dtype) == np.float32 else np.float64
         return AUTO_STEPS[(self.scheme, key)]
 
-    def engine(self, response, n_outputs, max_rows, dtype):
+    def _engine(self, response, n_outputs, max_rows, dtype):
         """The engine differentiating ``response`` with these options."""
         check_is_fitted(self)
         return FiniteDifferenceEngine(
             response,
             n_outputs,
             self.scale_,
-            self.relative_step(dtype),
+            self._relative_step(dtype),
             self.scheme,
             max_rows,
             dtype,
@@ -416,7 +418,7 @@ class _ZeroGradientCheck:
         flagged = np.flatnonzero(mostly_zero & suspects)
         if flagged.size:
             share = self.zeros[flagged].sum() / (self.count * flagged.size)
-            warnings.warn(
+            _warn(
                 f"{share:.0%} of the finite-difference gradients of features "
                 f"{_named(flagged, self.feature_names)} are exactly zero, yet larger "
                 "steps change the output: the model is piecewise constant in them "
@@ -425,7 +427,6 @@ class _ZeroGradientCheck:
                 "measures its sensitivity; SmoothGrad averages over a neighbourhood; "
                 "integer-coded categories belong in categorical_features=.",
                 ZeroGradientWarning,
-                stacklevel=4,
             )
 
 
@@ -497,7 +498,7 @@ class _DiscontinuityCheck:
         jump = (np.abs(coarse) > noise) & (ratio > 0.75) & (ratio < 1.5)
         flagged = np.sort(columns[jump.any(axis=1)])
         if flagged.size:
-            warnings.warn(
+            _warn(
                 "Finite differences across a jump: for features "
                 f"{_named(flagged, self.feature_names)} the change of the output stays "
                 "the same when the step is halved, so the quotient grows like 1/step "
@@ -507,5 +508,4 @@ class _DiscontinuityCheck:
                 "sensitivity; integer-coded categories belong in "
                 "categorical_features=.",
                 DiscontinuityWarning,
-                stacklevel=4,
             )

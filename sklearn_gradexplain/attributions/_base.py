@@ -147,7 +147,13 @@ class BaseAttribution(BaseEstimator):
         return self._gradient_like
 
     def n_points(self):
-        """Gradient evaluations per explained row (sizes the batching loop's chunks)."""
+        """Gradient evaluations per explained row (sizes the batching loop's chunks).
+
+        Returns
+        -------
+        n_points : int
+            Points differentiated per row (1 for a plain gradient).
+        """
         return 1
 
     def attribute(self, engine, points):
@@ -163,6 +169,7 @@ class BaseAttribution(BaseEstimator):
         Returns
         -------
         attributions : ndarray of shape (n_rows, n_outputs, n_features)
+            The attribution of every row, output and explained feature.
         """
         check_is_fitted(self)
         return self._attribute(engine, points)
@@ -171,5 +178,17 @@ class BaseAttribution(BaseEstimator):
         raise NotImplementedError
 
     def diagnostics(self, engine):
-        """Checks run on every chunk of attributions (warnings when they fail)."""
+        """Checks run on every chunk of attributions (warnings when they fail).
+
+        Parameters
+        ----------
+        engine : engine
+            The engine of the call (to evaluate the model where a check needs it).
+
+        Returns
+        -------
+        checks : list
+            Objects with ``update(points, attributions)``, called on every chunk,
+            and ``finish()``, which warns.
+        """
         return []

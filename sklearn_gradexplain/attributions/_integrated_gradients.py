@@ -7,7 +7,6 @@ a :class:`~sklearn_gradexplain.exceptions.CompletenessWarning` reports when it e
 5% of |f(x) − f(x′)|.
 """
 
-import warnings
 from numbers import Integral
 
 import numpy as np
@@ -15,7 +14,7 @@ from sklearn.utils import check_array
 
 from .._compat import Interval, StrOptions
 from .._statistics import ColumnSummary, weighted_median
-from ..exceptions import CompletenessWarning
+from ..exceptions import CompletenessWarning, _warn
 from ._base import BaseAttribution, register
 
 INTEGRATIONS = (
@@ -153,13 +152,12 @@ class _CompletenessCheck:
 
     def finish(self):
         if self.total and self.incomplete > 0:
-            warnings.warn(
+            _warn(
                 "Integrated gradients miss completeness by more than 5% of "
                 "|f(x) - f(baseline)| on "
                 f"{self.incomplete / self.total:.1%} of the samples and outputs; "
                 "raise n_steps or use integration='gausslegendre'.",
                 CompletenessWarning,
-                stacklevel=4,
             )
 
 
