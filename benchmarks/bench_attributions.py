@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 from sklearn.frozen import FrozenEstimator
 
-from sklearn_gradexplain import GradientExplainer
+from sklearn_gradexplain import GradientExplainer, attributions
 
 try:
     from ._common import (
@@ -63,7 +63,9 @@ def _ig_rows(net, X, n_repeats):
     import torch
     from captum.attr import IntegratedGradients
 
-    explainer = _explainer(net, X, attribution="integrated_gradients", n_steps=50)
+    explainer = _explainer(
+        net, X, attribution=attributions.IntegratedGradients(n_steps=50)
+    )
     module = net.module_.eval()
     ig = IntegratedGradients(module)
     inputs = torch.as_tensor(X)
@@ -110,7 +112,7 @@ def _smoothgrad_rows(net, X, n_repeats):
     import torch
     from captum.attr import NoiseTunnel, Saliency
 
-    explainer = _explainer(net, X, attribution="smoothgrad", random_state=0)
+    explainer = _explainer(net, X, attribution=attributions.SmoothGrad(random_state=0))
     sigma = float(np.mean(0.15 * (X.max(axis=0) - X.min(axis=0))))
     tunnel = NoiseTunnel(Saliency(net.module_.eval()))
     inputs = torch.as_tensor(X)
@@ -195,7 +197,7 @@ def _lrp_rows(n_samples, n_features, n_repeats):
 
     net, X, _ = skorch_net(n_samples, n_features, activation="relu", random_state=1)
     explainer = _explainer(
-        net, X, attribution="lrp", lrp_rule="epsilon", lrp_epsilon=1e-9
+        net, X, attribution=attributions.LRP(rule="epsilon", epsilon=1e-9)
     )
     module = copy.deepcopy(net.module_).eval()  # Captum's LRP adds hooks and attributes
     lrp = LRP(module)

@@ -107,7 +107,7 @@ def bench_case(n_classes, quick):
     net, X = skorch_net(n_classes)
     module = net.module_.eval()
     explainer = GradientExplainer(FrozenEstimator(net), method="autograd").fit(X[:64])
-    batch_size = explainer._max_rows()
+    batch_size = explainer._max_rows("autograd")
     outputs = [1] if n_classes == 2 else list(range(n_classes))
     functions = {
         "ours": lambda: explainer.explain(X).reshape(len(X), len(outputs), -1),

@@ -66,9 +66,7 @@ def steps(explainer, X):
 
 
 def explainer_step(explainer):
-    from sklearn_gradexplain._engines._finite_difference import resolve_step
-
-    return resolve_step(explainer.step, explainer.scheme, np.float64)
+    return explainer.finite_difference_._relative_step(np.float64)
 
 
 def stacked_rows(X, h):

@@ -313,7 +313,7 @@ default="auto"
             columns ``output``, ``feature``, ``mean`` (the global gradient),
             ``stderr`` (sample std, ddof=1, / √n), ``ci_low``, ``ci_high``,
             ``p_value`` (two-sided, H0: mean attribution 0, normal), ``importance``
-            (mean |attribution|) and ``scaled_importance`` (importance × the
+            (mean absolute attribution) and ``scaled_importance`` (importance × the
             feature's standard deviation: the output change per standard deviation).
             The interval covers the sampling of rows with the model held fixed.
 

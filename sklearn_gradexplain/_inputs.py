@@ -49,6 +49,11 @@ class Points:
         rows = None if self.context is None else self.row_index()[start:stop]
         return Points(self.Z[start:stop], self.context, rows)
 
+    def take(self, indices):
+        """The points at ``indices`` (sharing the context)."""
+        rows = None if self.context is None else self.row_index()[indices]
+        return Points(self.Z[indices], self.context, rows)
+
     def compact(self):
         """A copy holding only its own rows of the context (to keep beyond a chunk)."""
         return Points(np.array(self.Z), _context_rows(self.context, self.row_index()))

@@ -29,7 +29,7 @@ AUTO_STEPS = {
 
 #: Relative steps of the probes that tell a piecewise-constant model from a flat one.
 _PROBE_STEPS = (0.1, 0.5)
-_PROBE_ROWS = 32
+_PROBE_ROWS = 16
 _MAX_SUSPECTS = 64
 
 
@@ -244,28 +244,31 @@ class FiniteDifferenceEngine:
                 )
         return grads
 
-    def differences(self, points, columns):
-        """Output differences across the step of one column per point.
+    def perturbed(self, points, rows, columns, step):
+        """The points that the quotient of one column per point needs.
 
-        Point i is moved along its column ``columns[i]`` (central: by ±h; forward:
-        by +h from x), all points in one model call.
+        Point ``rows[i]`` is moved along column ``columns[i]`` with the relative
+        ``step``: x + h e_k and x − h e_k (central) or x + h e_k and x (forward).
 
         Returns
         -------
-        difference : ndarray of shape (n_points, n_outputs)
-            f(x + h e_k) − f(x − h e_k) (central) or f(x + h e_k) − f(x) (forward).
+        perturbed : Points
+            Two consecutive points per pair.
+        taken : ndarray of shape (n_pairs,)
+            The step actually taken between the two points of each pair.
         """
-        Z = np.asarray(points.Z, dtype=self.dtype)
-        rows = np.arange(len(Z))
-        h = self.steps(Z)[rows, columns]
+        Z = np.asarray(points.Z, dtype=self.dtype)[rows]
+        pairs = np.arange(len(Z))
+        x = Z[pairs, columns]
+        h = (step * self.steps(Z)[pairs, columns] / self.step).astype(self.dtype)
         up = Z.copy()
-        up[rows, columns] = Z[rows, columns] + h
+        up[pairs, columns] = x + h
         other = Z.copy()
         if self.scheme == "central":
-            other[rows, columns] = Z[rows, columns] - h
+            other[pairs, columns] = x - h
+        taken = up[pairs, columns].astype(np.float64) - other[pairs, columns]
         stacked = np.stack([up, other], axis=1).reshape(-1, Z.shape[1])
-        values = self.value(points.derive(stacked, 2)).reshape(len(Z), 2, -1)
-        return values[:, 0] - values[:, 1]
+        return points.take(rows).derive(stacked, 2), taken
 
     def steps(self, Z, first=0):
         """The step of each cell of ``Z`` (columns ``first``, ``first + 1``, ...)."""
@@ -325,10 +328,7 @@ class FiniteDifferenceEngine:
         return quotient, centre
 
     def diagnostics(self, feature_names):
-        return [
-            _ZeroGradientCheck(self, feature_names),
-            _DiscontinuityCheck(self, feature_names),
-        ]
+        return [_FiniteDifferenceCheck(self, feature_names)]
 
 
 def _check_steps(taken, missing, points, first):
@@ -370,52 +370,130 @@ def _named(features, feature_names):
     return f"{names}{more}"
 
 
-class _ZeroGradientCheck:
-    """Warns when most gradients of a feature are exactly zero but not flat.
+class _FiniteDifferenceCheck:
+    """Tells zeros and jumps from derivatives, with one extra model call per call.
 
-    A feature whose gradient is exactly zero on most rows, where a larger step finds
-    slopes on the probe rows, belongs to a piecewise-constant model (trees, boosting,
-    kNN, coded categories): zero is the derivative, not what the user asks.
+    Two failures of finite differences are looked for, on a few rows kept while the
+    chunks go by:
+
+    - **Zero gradients that are not flat.** A feature whose attribution is exactly
+      zero on most rows, where larger steps (0.1 and 0.5 of the feature's scale)
+      find slopes the small step could have seen, belongs to a piecewise-constant
+      model (trees, boosting, kNN, coded categories): zero is its derivative, not
+      what the user asks. Probed on the first rows.
+    - **Jumps.** For each feature the row with the largest |attribution| is kept;
+      for the most suspicious ones (far above their mean, or steepest), the output
+      difference across the step h and across h/2 are compared there: across a
+      slope the difference halves with the step, across a jump it stays the same.
+
+    All probe points go to the model in one call; a model that fails or is not
+    finite there leaves the check undecided (it never fails the explanation).
     """
 
     def __init__(self, engine, feature_names):
         self.engine = engine
         self.feature_names = feature_names
-        self.zeros = None
-        self.count = 0
-        self.probe = None
+        self.zeros = None  # per feature: attributions exactly zero
+        self.count = 0  # rows (× outputs) seen
+        self.probe = None  # the first rows
+        self.best = None  # per feature: largest |attribution| seen ...
+        self.suspects = {}  # ... and the row where it was
+        self.magnitude_sum = None
+        self.rows = 0
 
     def update(self, points, attributions):
         zero = attributions == 0
-        per_feature = zero.sum(axis=(0, 1)) if zero.ndim == 3 else zero.sum(axis=0)
+        per_feature = zero.sum(axis=tuple(range(zero.ndim - 1)))
         self.zeros = per_feature if self.zeros is None else self.zeros + per_feature
         self.count += attributions.size // attributions.shape[-1]
-        if self.probe is None:
+        magnitude = np.abs(attributions)
+        if magnitude.ndim == 3:
+            magnitude = magnitude.max(axis=1)
+        if self.best is None:
+            self.best = np.full(magnitude.shape[1], -np.inf)
+            self.magnitude_sum = np.zeros(magnitude.shape[1])
             self.probe = points.select(0, min(_PROBE_ROWS, len(points))).compact()
+        self.rows += len(magnitude)
+        self.magnitude_sum += magnitude.sum(axis=0)
+        rows = magnitude.argmax(axis=0)
+        values = magnitude[rows, np.arange(magnitude.shape[1])]
+        for k in np.flatnonzero(values > self.best):
+            self.best[k] = values[k]
+            self.suspects[k] = points.select(rows[k], rows[k] + 1).compact()
+
+    def _suspects(self):
+        """The features (and their rows) whose largest attribution may be a jump."""
+        mean = self.magnitude_sum / max(self.rows, 1)
+        spikiness = np.where(self.best > 10 * mean, self.best / (mean + 1e-300), 0.0)
+        chosen = [
+            k for k in np.argsort(-spikiness)[: _MAX_SUSPECTS // 2] if spikiness[k]
+        ]
+        steep = [
+            k
+            for k in np.argsort(-self.best * self.engine.scale)
+            if k not in chosen and self.best[k] > 0
+        ]
+        chosen += steep[: _MAX_SUSPECTS - len(chosen)]
+        return [k for k in chosen if k in self.suspects]
 
     def finish(self):
-        if self.probe is None or not self.count:
-            return
-        mostly_zero = self.zeros / self.count > 0.5
-        if not mostly_zero.any():
+        if self.probe is None:
             return
         engine = self.engine
-        try:
-            small = engine.gradient(self.probe) != 0
-            # the smallest slope the small step can see: one rounding step of f
-            values = engine.value(self.probe)
-            h = engine.steps(np.asarray(self.probe.Z, dtype=engine.dtype))
-            resolution = (
-                np.finfo(engine.dtype).eps * (np.abs(values).max() + 1e-300) / h
-            )[:, None, :]
-            suspects = np.zeros(len(mostly_zero), dtype=bool)
-            for step in _PROBE_STEPS:
-                large = engine.with_step(step).gradient(self.probe)
-                visible = np.abs(large) > 100 * resolution
-                suspects |= visible.mean(axis=(0, 1)) > small.mean(axis=(0, 1))
-        except ValueError:  # e.g. the model is not finite at the larger step
+        mostly_zero = np.flatnonzero(self.zeros / max(self.count, 1) > 0.5)
+        suspects = self._suspects()
+        plans = []  # (name, Points, taken)
+        probe = self.probe
+        if mostly_zero.size:
+            n_probe = min(len(probe), max(1, engine.max_rows // (6 * mostly_zero.size)))
+            grid_rows = np.repeat(np.arange(n_probe), mostly_zero.size)
+            grid_columns = np.tile(mostly_zero, n_probe)
+            for step in (engine.step, *_PROBE_STEPS):
+                plans.append(
+                    (
+                        ("zero", step),
+                        *engine.perturbed(probe, grid_rows, grid_columns, step),
+                    )
+                )
+        if suspects:
+            points = concat_points([self.suspects[k] for k in suspects])
+            pairs, columns = np.arange(len(suspects)), np.asarray(suspects)
+            for step in (engine.step, engine.step / 2):
+                plans.append(
+                    (("jump", step), *engine.perturbed(points, pairs, columns, step))
+                )
+        if not plans:
             return
-        flagged = np.flatnonzero(mostly_zero & suspects)
+        centres = [probe] + ([points] if suspects else [])
+        try:
+            values = engine.value(concat_points([p for _, p, _ in plans] + centres))
+        except Exception:  # a probe outside the model's domain decides nothing
+            return
+        scale = np.abs(values).max() + 1e-300
+        differences, offset = {}, 0
+        for name, perturbed, taken in plans:
+            block = values[offset : offset + len(perturbed)].reshape(
+                -1, 2, values.shape[1]
+            )
+            differences[name] = (block[:, 0] - block[:, 1], taken)
+            offset += len(perturbed)
+        eps = np.finfo(engine.dtype).eps
+        if mostly_zero.size:
+            self._warn_zero(mostly_zero, n_probe, differences, eps * scale)
+        if suspects:
+            self._warn_jump(np.asarray(suspects), differences, 1e3 * eps * scale)
+
+    def _warn_zero(self, features, rows, differences, rounding):
+        small, small_taken = differences[("zero", self.engine.step)]
+        seen_small = (small != 0).any(axis=1).reshape(rows, features.size).mean(axis=0)
+        flagged = np.zeros(features.size, dtype=bool)
+        for step in _PROBE_STEPS:
+            large, taken = differences[("zero", step)]
+            # a slope the small step could have seen: above one rounding of f there
+            visible = np.abs(large) * (small_taken / taken)[:, None] > 100 * rounding
+            seen = visible.any(axis=1).reshape(rows, features.size).mean(axis=0)
+            flagged |= seen > seen_small
+        flagged = features[flagged]
         if flagged.size:
             share = self.zeros[flagged].sum() / (self.count * flagged.size)
             _warn(
@@ -429,74 +507,13 @@ class _ZeroGradientCheck:
                 ZeroGradientWarning,
             )
 
-
-class _DiscontinuityCheck:
-    """Warns when a difference quotient grows like 1/h: a jump, not a slope.
-
-    For each feature the row with the largest |attribution| is kept. At the end,
-    for the features whose largest attribution is suspicious (far above their mean,
-    or a change of more than the output's spread within one standard deviation),
-    the output differences across the step h and across h/2 are compared at that
-    row: across a slope the difference halves with the step, across a jump it stays
-    the same. At most ``_MAX_SUSPECTS`` features are checked, with two model calls.
-    """
-
-    def __init__(self, engine, feature_names):
-        self.engine = engine
-        self.feature_names = feature_names
-        self.best = None  # per feature: largest |attribution| seen
-        self.suspects = {}  # feature -> Points of that row
-        self.magnitude_sum = None
-        self.count = 0
-
-    def update(self, points, attributions):
-        magnitude = np.abs(attributions)
-        if magnitude.ndim == 3:
-            magnitude = magnitude.max(axis=1)
-        self.count += len(magnitude)
-        total = magnitude.sum(axis=0)
-        if self.best is None:
-            self.best = np.full(magnitude.shape[1], -np.inf)
-            self.magnitude_sum = np.zeros(magnitude.shape[1])
-        self.magnitude_sum += total
-        rows = magnitude.argmax(axis=0)
-        values = magnitude[rows, np.arange(magnitude.shape[1])]
-        for k in np.flatnonzero(values > self.best):
-            self.best[k] = values[k]
-            self.suspects[k] = points.select(rows[k], rows[k] + 1).compact()
-
-    def _candidates(self):
-        mean = self.magnitude_sum / max(self.count, 1)
-        spiky = self.best > 10 * mean
-        steepness = self.best * self.engine.scale
-        order = np.argsort(-np.where(spiky, self.best / (mean + 1e-300), -1.0))
-        chosen = [k for k in order[: _MAX_SUSPECTS // 2] if spiky[k]]
-        steep = [
-            k for k in np.argsort(-steepness) if k not in chosen and self.best[k] > 0
-        ]
-        chosen += steep[: _MAX_SUSPECTS - len(chosen)]
-        return [k for k in chosen if k in self.suspects]
-
-    def finish(self):
-        if not self.suspects:
-            return
-        candidates = self._candidates()
-        if not candidates:
-            return
-        engine = self.engine
-        points = concat_points([self.suspects[k] for k in candidates])
-        columns = np.asarray(candidates)
-        try:
-            coarse = engine.differences(points, columns)
-            fine = engine.with_step(engine.step / 2).differences(points, columns)
-            values = engine.value(points)
-        except ValueError:
-            return
-        noise = 1e3 * np.finfo(engine.dtype).eps * (np.abs(values).max() + 1e-300)
+    def _warn_jump(self, features, differences, noise):
+        coarse, _ = differences[("jump", self.engine.step)]
+        fine, _ = differences[("jump", self.engine.step / 2)]
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = fine / coarse
         jump = (np.abs(coarse) > noise) & (ratio > 0.75) & (ratio < 1.5)
-        flagged = np.sort(columns[jump.any(axis=1)])
+        flagged = np.sort(features[jump.any(axis=1)])
         if flagged.size:
             _warn(
                 "Finite differences across a jump: for features "
