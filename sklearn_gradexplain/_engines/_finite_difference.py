@@ -29,6 +29,8 @@ AUTO_STEPS = {
 
 #: Relative steps of the probes that tell a piecewise-constant model from a flat one.
 _PROBE_STEPS = (0.1, 0.5)
+#: Steps from this size on measure a sensitivity on purpose: no jump check then.
+_DERIVATIVE_STEP = 1e-3
 _PROBE_ROWS = 16
 _MAX_SUSPECTS = 64
 
@@ -441,14 +443,18 @@ class _FiniteDifferenceCheck:
             return
         engine = self.engine
         mostly_zero = np.flatnonzero(self.zeros / max(self.count, 1) > 0.5)
-        suspects = self._suspects()
+        probe_steps = [step for step in _PROBE_STEPS if step > 2 * engine.step]
+        if not probe_steps:
+            mostly_zero = mostly_zero[:0]
+        # a step this large is a sensitivity the user asked for, jumps included
+        suspects = self._suspects() if engine.step < _DERIVATIVE_STEP else []
         plans = []  # (name, Points, taken)
         probe = self.probe
         if mostly_zero.size:
             n_probe = min(len(probe), max(1, engine.max_rows // (6 * mostly_zero.size)))
             grid_rows = np.repeat(np.arange(n_probe), mostly_zero.size)
             grid_columns = np.tile(mostly_zero, n_probe)
-            for step in (engine.step, *_PROBE_STEPS):
+            for step in (engine.step, *probe_steps):
                 plans.append(
                     (
                         ("zero", step),
@@ -479,15 +485,15 @@ class _FiniteDifferenceCheck:
             offset += len(perturbed)
         eps = np.finfo(engine.dtype).eps
         if mostly_zero.size:
-            self._warn_zero(mostly_zero, n_probe, differences, eps * scale)
+            self._warn_zero(mostly_zero, n_probe, probe_steps, differences, eps * scale)
         if suspects:
             self._warn_jump(np.asarray(suspects), differences, 1e3 * eps * scale)
 
-    def _warn_zero(self, features, rows, differences, rounding):
+    def _warn_zero(self, features, rows, probe_steps, differences, rounding):
         small, small_taken = differences[("zero", self.engine.step)]
         seen_small = (small != 0).any(axis=1).reshape(rows, features.size).mean(axis=0)
         flagged = np.zeros(features.size, dtype=bool)
-        for step in _PROBE_STEPS:
+        for step in probe_steps:
             large, taken = differences[("zero", step)]
             # a slope the small step could have seen: above one rounding of f there
             visible = np.abs(large) * (small_taken / taken)[:, None] > 100 * rounding
