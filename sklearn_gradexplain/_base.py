@@ -28,6 +28,7 @@ from sklearn.utils.metadata_routing import (
     MethodMapping,
     process_routing,
 )
+from joblib import effective_n_jobs
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
@@ -597,13 +598,17 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
             for start in range(0, n_rows, rows_per_chunk)
         ]
         n_jobs = self.n_jobs if engine.name == "finite_difference" else 1
-        tasks = (
-            delayed(_run_chunk)(
-                self.attribution_, engine, data.chunk(start, stop), start, stop
-            )
-            for start, stop in bounds
-        )
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
+        pending = {}  # the chunks dispatched and not yet consumed (a few at most)
+
+        def tasks(wrap):
+            for start, stop in bounds:
+                pending[start] = points = data.chunk(start, stop)
+                yield wrap(_run_chunk)(self.attribution_, engine, points, start, stop)
+
+        if effective_n_jobs(n_jobs) == 1:  # in this thread: no dispatch to pay for
+            results = tasks(lambda function: function)
+        else:
+            results = Parallel(n_jobs=n_jobs, return_as="generator")(tasks(delayed))
         if self.verbose:
             from tqdm.auto import tqdm
 
@@ -618,7 +623,7 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         for values, (start, stop) in zip(results, bounds, strict=True):
             if data.Z.dtype == np.float32:
                 values = values.astype(np.float32, copy=False)
-            points = data.chunk(start, stop)
+            points = pending.pop(start)
             _check_finite_attributions(values, start)
             for check in checks:
                 check.update(points, values)
@@ -715,6 +720,8 @@ def _computes_in_float32(raw):
 
 
 def _check_finite_attributions(values, offset):
+    if np.isfinite(values).all():  # one pass; the rows are found only on failure
+        return
     bad = ~np.isfinite(values)
     if bad.any():
         rows = np.unique(np.nonzero(bad)[0]) + offset

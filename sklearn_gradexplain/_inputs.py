@@ -93,11 +93,13 @@ class InputData:
     def chunk(self, start, stop):
         """Rows ``start:stop`` as :class:`Points`; sparse rows are densified here.
 
-        The rows are a copy: a model that writes into its input never reaches the
-        caller's data.
+        Dense rows are a view of the caller's data: the engines never hand ``Z``
+        itself to a model (perturbations are new arrays, tensors are copies, and
+        :meth:`FiniteDifferenceEngine.value` copies), so a model that writes into
+        its input never reaches the caller's data.
         """
         Z = self.Z[start:stop]
-        Z = Z.toarray() if sp.issparse(Z) else np.array(Z)
+        Z = Z.toarray() if sp.issparse(Z) else np.asarray(Z)
         context = self.context
         if context is not None:
             context = (

@@ -14,7 +14,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._compat import Interval, StrOptions, _fit_context, check_sample_weight
-from .._inputs import concat_points
+from .._inputs import Points, concat_points
 from .._statistics import ColumnSummary
 from ..exceptions import DiscontinuityWarning, ZeroGradientWarning, _warn
 
@@ -219,7 +219,12 @@ class FiniteDifferenceEngine:
         )
 
     def value(self, points):
-        """Model response at the points, shape (n_points, n_outputs)."""
+        """Model response at the points, shape (n_points, n_outputs).
+
+        The model gets a copy of the points: it may write into its input, and the
+        points may be the caller's rows.
+        """
+        points = Points(np.array(points.Z), points.context, points.rows)
         values = self.response(points)
         _check_finite(values, points, "The model returned NaN or infinite values")
         return values

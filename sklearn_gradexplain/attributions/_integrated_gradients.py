@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.utils import check_array
 
 from .._compat import Interval, StrOptions
+from .._inputs import concat_points
 from .._statistics import ColumnSummary, weighted_median
 from ..exceptions import CompletenessWarning, _warn
 from ._base import BaseAttribution, register
@@ -135,22 +136,43 @@ class ReferenceAttribution(BaseAttribution):
 
 
 class _CompletenessCheck:
-    """Counts the rows and outputs where completeness misses by more than 5%."""
+    """Counts the rows and outputs where completeness misses by more than 5%.
+
+    Chunks are buffered until ``engine.max_rows`` rows have come, so that the model
+    is evaluated at x and x′ in passes as large as the gradients' (small chunks of
+    many-step attributions would otherwise pay a call per chunk).
+    """
 
     def __init__(self, attribution, engine):
         self.attribution = attribution
         self.engine = engine
         self.incomplete = 0.0
         self.total = 0
+        self.buffer = []
+        self.buffered = 0
+        self.dtype = None
 
     def update(self, points, attributions):
-        delta = self.attribution.completeness_delta(self.engine, points, attributions)
-        change = attributions.sum(axis=-1) - delta
-        fraction = incomplete_fraction(change, delta, attributions.dtype)
+        self.dtype = attributions.dtype
+        self.buffer.append((points.compact(), attributions.sum(axis=-1, keepdims=True)))
+        self.buffered += len(points)
+        if self.buffered >= self.engine.max_rows:
+            self._flush()
+
+    def _flush(self):
+        if not self.buffer:
+            return
+        points = concat_points([p for p, _ in self.buffer])
+        sums = np.concatenate([s for _, s in self.buffer])
+        self.buffer, self.buffered = [], 0
+        delta = self.attribution.completeness_delta(self.engine, points, sums)
+        change = sums[..., 0] - delta
+        fraction = incomplete_fraction(change, delta, self.dtype)
         self.incomplete += fraction * delta.size
         self.total += delta.size
 
     def finish(self):
+        self._flush()
         if self.total and self.incomplete > 0:
             _warn(
                 "Integrated gradients miss completeness by more than 5% of "
