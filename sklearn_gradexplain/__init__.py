@@ -13,6 +13,7 @@ from ._scorer import agreement_scorer, surrogate_agreement_score
 from ._selection import GradientFeatureSelector
 from ._surrogate import GradientSurrogateClassifier, GradientSurrogateRegressor
 from ._token import TokenGradientExplainer
+from ._torch_model import TorchModel
 from .exceptions import (
     CompletenessWarning,
     DiscontinuityWarning,
@@ -33,6 +34,7 @@ __all__ = [
     "GradientSurrogateRegressor",
     "NotDifferentiableError",
     "TokenGradientExplainer",
+    "TorchModel",
     "ZeroGradientWarning",
     "__version__",
     "agreement_scorer",

@@ -48,7 +48,7 @@ from ._engines._autograd import (
     torch_response,
 )
 from ._engines._finite_difference import FiniteDifference, NumpyResponse
-from ._inputs import InputComposer, InputData
+from ._inputs import InputComposer, InputData, as_pandas
 from ._response import (
     check_response_method,
     is_torch_net,
@@ -281,6 +281,8 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         With ``features``, a DataFrame is never copied as a whole; sparse input (CSC
         becomes CSR, cheap to slice by rows) is densified one chunk at a time.
         """
+        if self.features is not None:
+            X = as_pandas(X)  # columns held fixed are picked by name or position
         frame = hasattr(X, "iloc") and hasattr(X, "dtypes")
         allow_nan = get_tags(self.estimator).input_tags.allow_nan
         finite = "allow-nan" if allow_nan else True

@@ -12,6 +12,17 @@ import numpy as np
 import scipy.sparse as sp
 
 
+def as_pandas(X):
+    """A polars DataFrame as a pandas one (other inputs unchanged).
+
+    The rows held fixed around the explained columns are handled as pandas frames;
+    polars input is converted once, its column names and dtypes kept.
+    """
+    if type(X).__module__.split(".")[0] == "polars" and hasattr(X, "to_pandas"):
+        return X.to_pandas()
+    return X
+
+
 @dataclass
 class Points:
     """Points at which a model is differentiated or evaluated.

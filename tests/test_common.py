@@ -20,6 +20,7 @@ from sklearn_gradexplain import (
     GradientSurrogateClassifier,
     GradientSurrogateRegressor,
     TokenGradientExplainer,
+    TorchModel,
 )
 from sklearn_gradexplain.attributions import (
     LRP,
@@ -46,6 +47,12 @@ if torch is not None:
 
         def forward(self, ids):
             return self.out(self.embedding(ids).mean(dim=1))
+
+    class _RowSum(nn.Module):
+        """A parameter-free module of any input width: one logit, the row's sum."""
+
+        def forward(self, X):
+            return X.sum(dim=1, keepdim=True)
 
     class _TextClassifier(skorch.NeuralNetClassifier):
         """One logit per class seen in fit (the checks use 2 and 3 classes).
@@ -92,10 +99,26 @@ ESTIMATORS = [
     FiniteDifference(),
 ]
 if torch is not None:
-    ESTIMATORS.append(_token_explainer())
+    ESTIMATORS += [
+        _token_explainer(),
+        TorchModel(_RowSum(), classes=[0, 1]),
+        TorchModel(_RowSum(), task="regression"),
+    ]
+
+# A TorchModel is prefit: fit checks its input and never learns, and its classes are
+# its module's output columns, so the checks that train on y cannot hold for it.
+PREFIT = {
+    "check_classifiers_train": "a prefit module does not learn from fit",
+    "check_regressors_train": "a prefit module does not learn from fit",
+    "check_classifiers_classes": "the classes are the module's output columns",
+}
 
 
-@parametrize_with_checks(ESTIMATORS)
+def _expected_failed_checks(estimator):
+    return PREFIT if isinstance(estimator, TorchModel) else {}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 
