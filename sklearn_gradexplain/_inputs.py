@@ -36,11 +36,16 @@ class Points:
         column is explained.
     rows : ndarray of int or None
         For each point, its row of ``context``; ``None`` means point i is row i.
+    borrowed : bool
+        ``Z`` is a view of the caller's data: whatever hands it to a model copies it
+        first (a model may write into its input). Points made by the library
+        (perturbations, paths, copies) are not borrowed.
     """
 
     Z: np.ndarray
     context: object = None
     rows: np.ndarray | None = None
+    borrowed: bool = False
 
     def __len__(self):
         return self.Z.shape[0]
@@ -58,10 +63,10 @@ class Points:
     def select(self, start, stop):
         """Points ``start:stop`` (sharing the context)."""
         rows = None if self.context is None else self.row_index()[start:stop]
-        return Points(self.Z[start:stop], self.context, rows)
+        return Points(self.Z[start:stop], self.context, rows, self.borrowed)
 
     def take(self, indices):
-        """The points at ``indices`` (sharing the context)."""
+        """The points at ``indices`` (a copy, sharing the context)."""
         rows = None if self.context is None else self.row_index()[indices]
         return Points(self.Z[indices], self.context, rows)
 
@@ -104,12 +109,13 @@ class InputData:
     def chunk(self, start, stop):
         """Rows ``start:stop`` as :class:`Points`; sparse rows are densified here.
 
-        Dense rows are a view of the caller's data: the engines never hand ``Z``
-        itself to a model (perturbations are new arrays, tensors are copies, and
-        :meth:`FiniteDifferenceEngine.value` copies), so a model that writes into
-        its input never reaches the caller's data.
+        Dense rows are a view of the caller's data, marked ``borrowed``: the
+        composer copies them before a model sees them (perturbations are new arrays
+        and tensors are copies anyway), so a model that writes into its input never
+        reaches the caller's data.
         """
         Z = self.Z[start:stop]
+        borrowed = not sp.issparse(Z)
         Z = Z.toarray() if sp.issparse(Z) else np.asarray(Z)
         context = self.context
         if context is not None:
@@ -118,7 +124,7 @@ class InputData:
                 if hasattr(context, "iloc")
                 else context[start:stop]
             )
-        return Points(Z, context)
+        return Points(Z, context, borrowed=borrowed)
 
 
 @dataclass(frozen=True)
@@ -140,7 +146,7 @@ class InputComposer:
     def __call__(self, points):
         Z, context = points.Z, points.context
         if context is None:
-            X = Z
+            X = np.array(Z) if points.borrowed else Z
         elif hasattr(context, "iloc"):
             X = context.iloc[points.row_index()].reset_index(drop=True).copy()
             for j, position in enumerate(self.feature_indices):

@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 #: Rows per chunk when a statistic is computed over a whole data set.
-_SUMMARY_BYTES = 2**25
+_SUMMARY_BYTES = 2**20  # a few such temporaries at most: fit stays flat
 
 
 class RunningMoments:

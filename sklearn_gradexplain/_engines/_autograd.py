@@ -190,7 +190,8 @@ class AutogradEngine:
         return X
 
     def _forward(self, Zt, points):
-        raw = self.function(self._input(Zt, points))
+        # a clone: a module that writes into its input must not touch the leaf
+        raw = self.function(self._input(Zt, points).clone())
         return self.outputs(self.outputs.check(raw, len(points)))
 
     def raw_response(self, points):

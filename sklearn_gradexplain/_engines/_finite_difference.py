@@ -14,7 +14,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._compat import Interval, StrOptions, _fit_context, check_sample_weight
-from .._inputs import Points, concat_points
+from .._inputs import concat_points
 from .._statistics import ColumnSummary
 from ..exceptions import DiscontinuityWarning, ZeroGradientWarning, _warn
 
@@ -31,8 +31,11 @@ AUTO_STEPS = {
 _PROBE_STEPS = (0.1, 0.5)
 #: Steps from this size on measure a sensitivity on purpose: no jump check then.
 _DERIVATIVE_STEP = 1e-3
+#: The coarser step of the jump check, relative to the step: a derivative resolved
+#: at the step is the same there (to O((100 h)²)), a narrow ramp is not.
+_COARSE = 100
 _PROBE_ROWS = 16
-_MAX_SUSPECTS = 64
+_MAX_SUSPECTS = 128
 
 
 class FiniteDifference(BaseEstimator):
@@ -219,12 +222,7 @@ class FiniteDifferenceEngine:
         )
 
     def value(self, points):
-        """Model response at the points, shape (n_points, n_outputs).
-
-        The model gets a copy of the points: it may write into its input, and the
-        points may be the caller's rows.
-        """
-        points = Points(np.array(points.Z), points.context, points.rows)
+        """Model response at the points, shape (n_points, n_outputs)."""
         values = self.response(points)
         _check_finite(values, points, "The model returned NaN or infinite values")
         return values
@@ -269,10 +267,11 @@ class FiniteDifferenceEngine:
         x = Z[pairs, columns]
         h = (step * self.steps(Z)[pairs, columns] / self.step).astype(self.dtype)
         up = Z.copy()
-        up[pairs, columns] = x + h
         other = Z.copy()
-        if self.scheme == "central":
-            other[pairs, columns] = x - h
+        with np.errstate(over="ignore", invalid="ignore"):  # a probe decides nothing
+            up[pairs, columns] = x + h
+            if self.scheme == "central":
+                other[pairs, columns] = x - h
         taken = up[pairs, columns].astype(np.float64) - other[pairs, columns]
         stacked = np.stack([up, other], axis=1).reshape(-1, Z.shape[1])
         return points.take(rows).derive(stacked, 2), taken
@@ -291,11 +290,12 @@ class FiniteDifferenceEngine:
         b = last - first
         central = self.scheme == "central"
         h = self.steps(Z[:, first:last], first)
-        up = Z[:, first:last] + h
-        taken = up - Z[:, first:last]
-        if central:
-            down = Z[:, first:last] - h
-            taken = taken - (down - Z[:, first:last])
+        with np.errstate(over="ignore", invalid="ignore"):  # checked below
+            up = Z[:, first:last] + h
+            taken = up - Z[:, first:last]
+            if central:
+                down = Z[:, first:last] - h
+                taken = taken - (down - Z[:, first:last])
         missing = np.isnan(Z[:, first:last])
         _check_steps(taken, missing, points, first)
         # (n_points, n_eval, d): copies of each point written once, then the
@@ -314,7 +314,13 @@ class FiniteDifferenceEngine:
             begin = b * d + first
             flat[:, begin : begin + b * (d + 1) : d + 1] = down
         perturbed = points.derive(stacked.reshape(-1, d), n_eval)
-        values = self.response(perturbed)
+        try:
+            values = self.response(perturbed)
+        except Exception as exc:
+            hint = _perturbation_hint(exc, self.scheme)
+            if hint is None:
+                raise
+            raise _with_hint(exc, hint) from exc
         _check_finite(
             values,
             perturbed,
@@ -338,9 +344,45 @@ class FiniteDifferenceEngine:
         return [_FiniteDifferenceCheck(self, feature_names)]
 
 
+def _perturbation_hint(exc, scheme):
+    """The route that works, when the model's error on perturbed points says why."""
+    lowered = str(exc).lower()
+    if "negative" in lowered and scheme == "central":
+        return (
+            "finite differences evaluated the model below x (x - h); for features "
+            "that must stay >= 0 (NMF, AdditiveChi2Sampler, "
+            "LatentDirichletAllocation, counts), use "
+            "FiniteDifference(scheme='forward'), which never steps below x"
+        )
+    if "unknown categor" in lowered or "categories" in lowered:
+        return (
+            "a perturbed integer code is not a category: explain coded categories "
+            "with categorical_features=[...] (switch effects), or hold them fixed "
+            "with features=[...] naming the columns to explain"
+        )
+    return None
+
+
+def _with_hint(exc, hint):
+    """``exc`` with ``hint`` appended (a RuntimeError if its type cannot be rebuilt)."""
+    try:
+        return type(exc)(f"{exc} ({hint})")
+    except Exception:
+        return RuntimeError(f"{exc} ({hint})")
+
+
 def _check_steps(taken, missing, points, first):
     """A step that rounding erased (or made subnormal) gives no derivative: raise."""
     tiny = np.finfo(taken.dtype).tiny
+    overflow = ~missing & ~np.isfinite(taken)
+    if overflow.any():
+        rows, features = np.nonzero(overflow)
+        raise ValueError(
+            "The finite-difference points x ± h overflow to infinity at rows "
+            f"{_row_list(points.row_index()[rows])} (features at positions "
+            f"{sorted(set((features + first).tolist()))[:10]}): the values are too "
+            "close to the largest float. Rescale the features."
+        )
     bad = ~missing & ~(np.abs(taken) >= tiny)
     if bad.any():
         rows, features = np.nonzero(bad)
@@ -380,18 +422,22 @@ def _named(features, feature_names):
 class _FiniteDifferenceCheck:
     """Tells zeros and jumps from derivatives, with one extra model call per call.
 
-    Two failures of finite differences are looked for, on a few rows kept while the
-    chunks go by:
+    Three failures of finite differences are looked for, on a few rows kept while
+    the chunks go by:
 
     - **Zero gradients that are not flat.** A feature whose attribution is exactly
       zero on most rows, where larger steps (0.1 and 0.5 of the feature's scale)
       find slopes the small step could have seen, belongs to a piecewise-constant
-      model (trees, boosting, kNN, coded categories): zero is its derivative, not
-      what the user asks. Probed on the first rows.
-    - **Jumps.** For each feature the row with the largest |attribution| is kept;
-      for the most suspicious ones (far above their mean, or steepest), the output
-      difference across the step h and across h/2 are compared there: across a
-      slope the difference halves with the step, across a jump it stays the same.
+      model (trees, boosting, kNN): zero is its derivative, not what the user asks.
+      Probed on the first rows.
+    - **Isolated values.** On those rows, an output at x that differs from the
+      output on both sides of it, while both sides agree, is a value the model takes
+      only at x: an integer-coded category (x ± h is an unknown category).
+    - **Jumps.** For each feature, the row with the largest |attribution| and the
+      rows of its smallest and largest value (quantile tables and clipping jump at
+      the data's edges) are kept; for the most suspicious ones, the change of the
+      output across the step h and across h/2 are compared: across a slope it
+      halves with the step, across a jump it stays the same.
 
     All probe points go to the model in one call; a model that fails or is not
     finite there leaves the check undecided (it never fails the explanation).
@@ -403,10 +449,26 @@ class _FiniteDifferenceCheck:
         self.zeros = None  # per feature: attributions exactly zero
         self.count = 0  # rows (× outputs) seen
         self.probe = None  # the first rows
-        self.best = None  # per feature: largest |attribution| seen ...
-        self.suspects = {}  # ... and the row where it was
         self.magnitude_sum = None
         self.rows = 0
+        # per feature and kind: the extreme value seen and the (global) row of it:
+        # largest |attribution|, smallest and largest x
+        self.extremes = {}
+        self.pool = {}  # row -> its Points: only the rows the best suspects need
+
+    def _keep(self, kind, values, points, offset, largest):
+        rows = np.argmax(values, axis=0) if largest else np.argmin(values, axis=0)
+        best = values[rows, np.arange(values.shape[1])]
+        if kind not in self.extremes:
+            self.extremes[kind] = (best, rows + offset)
+            return np.ones(len(best), dtype=bool), rows
+        old, old_rows = self.extremes[kind]
+        better = best > old if largest else best < old
+        self.extremes[kind] = (
+            np.where(better, best, old),
+            np.where(better, rows + offset, old_rows),
+        )
+        return better, rows
 
     def update(self, points, attributions):
         zero = attributions == 0
@@ -416,32 +478,52 @@ class _FiniteDifferenceCheck:
         magnitude = np.abs(attributions)
         if magnitude.ndim == 3:
             magnitude = magnitude.max(axis=1)
-        if self.best is None:
-            self.best = np.full(magnitude.shape[1], -np.inf)
+        if self.probe is None:
             self.magnitude_sum = np.zeros(magnitude.shape[1])
             self.probe = points.select(0, min(_PROBE_ROWS, len(points))).compact()
+        offset = self.rows
         self.rows += len(magnitude)
         self.magnitude_sum += magnitude.sum(axis=0)
-        rows = magnitude.argmax(axis=0)
-        values = magnitude[rows, np.arange(magnitude.shape[1])]
-        for k in np.flatnonzero(values > self.best):
-            self.best[k] = values[k]
-            self.suspects[k] = points.select(rows[k], rows[k] + 1).compact()
+        Z = np.where(np.isnan(points.Z), np.nanmedian(points.Z), points.Z)
+        changed = []
+        for kind, values, largest in (
+            ("attribution", magnitude, True),
+            ("low", Z, False),
+            ("high", Z, True),
+        ):
+            better, rows = self._keep(kind, values, points, offset, largest)
+            changed.extend(rows[better].tolist())
+        for row in set(changed):
+            self.pool[row + offset] = points.select(row, row + 1).compact()
+        # keep only the rows of the suspects ranked best so far: memory stays
+        # bounded by the number of suspects whatever the number of features
+        needed = {row for _, row in self._suspects()}
+        self.pool = {row: p for row, p in self.pool.items() if row in needed}
 
     def _suspects(self):
-        """The features (and their rows) whose largest attribution may be a jump."""
+        """(feature, row) pairs where a jump is likeliest, best first, at most 128."""
+        top, top_rows = self.extremes["attribution"]
         mean = self.magnitude_sum / max(self.rows, 1)
-        spikiness = np.where(self.best > 10 * mean, self.best / (mean + 1e-300), 0.0)
-        chosen = [
-            k for k in np.argsort(-spikiness)[: _MAX_SUSPECTS // 2] if spikiness[k]
-        ]
-        steep = [
-            k
-            for k in np.argsort(-self.best * self.engine.scale)
-            if k not in chosen and self.best[k] > 0
-        ]
-        chosen += steep[: _MAX_SUSPECTS - len(chosen)]
-        return [k for k in chosen if k in self.suspects]
+        spikiness = np.where(top > 10 * mean, top / (mean + 1e-300), 0.0)
+        spiky = np.flatnonzero(spikiness > 0)
+        spiky = spiky[np.argsort(-spikiness[spiky], kind="stable")]
+        steep = np.argsort(-top * self.engine.scale, kind="stable")
+        rest = steep[(top[steep] > 0) & ~np.isin(steep, spiky)]
+        # spiky attributions, then the data's edges of the steepest features, then
+        # the other steep attributions
+        features = np.concatenate([spiky, np.repeat(steep, 2), rest])
+        rows = np.concatenate(
+            [
+                top_rows[spiky],
+                np.column_stack(
+                    [self.extremes["low"][1][steep], self.extremes["high"][1][steep]]
+                ).ravel(),
+                top_rows[rest],
+            ]
+        )
+        keep = np.flatnonzero(np.isin(rows, np.fromiter(self.pool, int)))
+        keep = keep[:_MAX_SUSPECTS]
+        return list(zip(features[keep].tolist(), rows[keep].tolist(), strict=True))
 
     def finish(self):
         if self.probe is None:
@@ -449,13 +531,13 @@ class _FiniteDifferenceCheck:
         engine = self.engine
         mostly_zero = np.flatnonzero(self.zeros / max(self.count, 1) > 0.5)
         probe_steps = [step for step in _PROBE_STEPS if step > 2 * engine.step]
-        if not probe_steps:
-            mostly_zero = mostly_zero[:0]
         # a step this large is a sensitivity the user asked for, jumps included
-        suspects = self._suspects() if engine.step < _DERIVATIVE_STEP else []
+        derivative = engine.step < _DERIVATIVE_STEP
+        suspects = self._suspects() if derivative and self.pool else []
         plans = []  # (name, Points, taken)
         probe = self.probe
-        if mostly_zero.size:
+        n_probe = 0
+        if mostly_zero.size and (probe_steps or derivative):
             n_probe = min(len(probe), max(1, engine.max_rows // (6 * mostly_zero.size)))
             grid_rows = np.repeat(np.arange(n_probe), mostly_zero.size)
             grid_columns = np.tile(mostly_zero, n_probe)
@@ -467,44 +549,63 @@ class _FiniteDifferenceCheck:
                     )
                 )
         if suspects:
-            points = concat_points([self.suspects[k] for k in suspects])
-            pairs, columns = np.arange(len(suspects)), np.asarray(suspects)
-            for step in (engine.step, engine.step / 2):
+            points = concat_points([self.pool[row] for _, row in suspects])
+            pairs = np.arange(len(suspects))
+            columns = np.asarray([k for k, _ in suspects])
+            for step in (engine.step, engine.step / 2, _COARSE * engine.step):
                 plans.append(
                     (("jump", step), *engine.perturbed(points, pairs, columns, step))
                 )
         if not plans:
             return
-        centres = [probe] + ([points] if suspects else [])
         try:
-            values = engine.value(concat_points([p for _, p, _ in plans] + centres))
+            values = engine.value(concat_points([p for _, p, _ in plans] + [probe]))
         except Exception:  # a probe outside the model's domain decides nothing
             return
         scale = np.abs(values).max() + 1e-300
-        differences, offset = {}, 0
+        blocks, offset = {}, 0
         for name, perturbed, taken in plans:
-            block = values[offset : offset + len(perturbed)].reshape(
-                -1, 2, values.shape[1]
-            )
-            differences[name] = (block[:, 0] - block[:, 1], taken)
+            block = values[offset : offset + len(perturbed)]
+            blocks[name] = (block.reshape(-1, 2, values.shape[1]), taken)
             offset += len(perturbed)
+        centre = values[offset:]
         eps = np.finfo(engine.dtype).eps
-        if mostly_zero.size:
-            self._warn_zero(mostly_zero, n_probe, probe_steps, differences, eps * scale)
+        if n_probe:
+            self._warn_zero(
+                mostly_zero, n_probe, probe_steps, blocks, centre, eps * scale
+            )
         if suspects:
-            self._warn_jump(np.asarray(suspects), differences, 1e3 * eps * scale)
+            spread = np.ptp(centre, axis=0).max() if len(centre) > 1 else scale
+            self._warn_jump(
+                columns, blocks, 1e3 * eps * scale, max(spread, eps * scale)
+            )
 
-    def _warn_zero(self, features, rows, probe_steps, differences, rounding):
-        small, small_taken = differences[("zero", self.engine.step)]
-        seen_small = (small != 0).any(axis=1).reshape(rows, features.size).mean(axis=0)
+    def _warn_zero(self, features, rows, probe_steps, blocks, centre, rounding):
+        engine = self.engine
+        small_block, small_taken = blocks[("zero", engine.step)]
+        small = small_block[:, 0] - small_block[:, 1]
+        shape = (rows, features.size)
+        seen_small = (small != 0).any(axis=1).reshape(shape).mean(axis=0)
         flagged = np.zeros(features.size, dtype=bool)
         for step in probe_steps:
-            large, taken = differences[("zero", step)]
+            block, taken = blocks[("zero", step)]
+            large = block[:, 0] - block[:, 1]
             # a slope the small step could have seen: above one rounding of f there
             visible = np.abs(large) * (small_taken / taken)[:, None] > 100 * rounding
-            seen = visible.any(axis=1).reshape(rows, features.size).mean(axis=0)
+            seen = visible.any(axis=1).reshape(shape).mean(axis=0)
             flagged |= seen > seen_small
-        flagged = features[flagged]
+        isolated = np.zeros(features.size, dtype=bool)
+        if engine.scheme == "central" and engine.step < _DERIVATIVE_STEP:
+            at_x = np.repeat(centre[:rows], features.size, axis=0)
+            noise = 1e3 * rounding
+            away = (np.abs(small_block[:, 0] - at_x) > noise) & (
+                np.abs(small_block[:, 1] - at_x) > noise
+            )
+            isolated = (away & (np.abs(small) <= noise)).any(axis=1)
+            isolated = isolated.reshape(shape).any(axis=0)
+        if isolated.any():
+            self._jump_warning(features[isolated], isolated_values=True)
+        flagged = features[flagged & ~isolated]
         if flagged.size:
             share = self.zeros[flagged].sum() / (self.count * flagged.size)
             _warn(
@@ -518,22 +619,47 @@ class _FiniteDifferenceCheck:
                 ZeroGradientWarning,
             )
 
-    def _warn_jump(self, features, differences, noise):
-        coarse, _ = differences[("jump", self.engine.step)]
-        fine, _ = differences[("jump", self.engine.step / 2)]
+    def _warn_jump(self, columns, blocks, noise, spread):
+        step = self.engine.step
+        differences = {}
+        for key in (step, step / 2, _COARSE * step):
+            block, taken = blocks[("jump", key)]
+            differences[key] = (block[:, 0] - block[:, 1], taken[:, None])
+        (small, small_taken), (half, _) = differences[step], differences[step / 2]
+        (large, large_taken) = differences[_COARSE * step]
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = fine / coarse
-        jump = (np.abs(coarse) > noise) & (ratio > 0.75) & (ratio < 1.5)
-        flagged = np.sort(features[jump.any(axis=1)])
+            ratio = half / small
+            quotient, coarse_quotient = small / small_taken, large / large_taken
+        # a jump: the change of the output stays when the step halves
+        jump = (np.abs(small) > noise) & (ratio > 0.75) & (ratio < 1.5)
+        # a ramp narrower than the data (a quantile table's edge): the quotient at
+        # the small step is far above the one at a step 100 times larger, by more
+        # than the output's spread over one standard deviation could explain
+        scale = self.engine.scale[columns][:, None]
+        unresolved = (
+            (np.abs(small) > noise)
+            & (np.abs(quotient) > 10 * np.abs(coarse_quotient))
+            & (np.abs(quotient - coarse_quotient) * scale > 1e-2 * spread)
+        )
+        flagged = np.unique(columns[(jump | unresolved).any(axis=1)])
         if flagged.size:
-            _warn(
-                "Finite differences across a jump: for features "
-                f"{_named(flagged, self.feature_names)} the change of the output stays "
-                "the same when the step is halved, so the quotient grows like 1/step "
-                "and is not a derivative (tree splits, naive-Bayes tables, quantile "
-                "edges, integer-coded categories). A larger step "
-                "(FiniteDifference(step=0.1)) or SmoothGrad measures the model's "
-                "sensitivity; integer-coded categories belong in "
-                "categorical_features=.",
-                DiscontinuityWarning,
-            )
+            self._jump_warning(flagged)
+
+    def _jump_warning(self, features, isolated_values=False):
+        what = (
+            "the output at x differs from the output on both sides of it (a value "
+            "taken only at x, as by a category coded as a number), so the derivative "
+            "reads 0 or, one-sided, a jump over a tiny step"
+            if isolated_values
+            else "the change of the output stays the same when the step is halved, or "
+            "the quotient is far above its value at a 100 times larger step: it "
+            "grows as the step shrinks and is not a derivative"
+        )
+        _warn(
+            f"Finite differences across a jump: for features "
+            f"{_named(np.sort(features), self.feature_names)} {what} (tree splits, "
+            "naive-Bayes tables, quantile edges, integer-coded categories). A larger "
+            "step (FiniteDifference(step=0.1)) or SmoothGrad measures the model's "
+            "sensitivity; integer-coded categories belong in categorical_features=.",
+            DiscontinuityWarning,
+        )
