@@ -248,9 +248,32 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
 
             check_lrp_supported(self.estimator)
         check_response_method(
-            self.estimator, self.response_method, raw=attribution.needs_layers
+            self._settings_model(), self.response_method, raw=attribution.needs_layers
         )
         self._check_target(y)
+        if self._explain_at() is not None:
+            from ._categorical import step_position
+
+            step_position(self.estimator, self.explain_at)
+            if self.features is not None or self._categorical_spec() is not None:
+                raise ValueError(
+                    "explain_at explains the columns of a step's output; features= "
+                    "and categorical_features= choose raw columns and cannot be "
+                    "combined with it."
+                )
+
+    def _settings_model(self):
+        """The (unfitted) model whose response is differentiated, for checks."""
+        if self._explain_at() is not None:
+            from ._categorical import step_position
+
+            pipeline = unwrap_model(self.estimator)
+            try:
+                step_position(pipeline, self.explain_at)
+            except ValueError:
+                return self.estimator  # reported by the explain_at check
+            return unwrap_model(pipeline.steps[-1][1])
+        return self.estimator
 
     def _check_target(self, y):
         """``target`` against the classes (or outputs) known before fitting."""
@@ -281,14 +304,18 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         With ``features``, a DataFrame is never copied as a whole; sparse input (CSC
         becomes CSR, cheap to slice by rows) is densified one chunk at a time.
         """
-        if self.features is not None:
+        if self._explain_at() is not None:
+            return self._validate_at_step(X, reset=reset)
+        categorical = self._categorical_spec()
+        selecting = self.features is not None or categorical is not None
+        if selecting:
             X = as_pandas(X)  # columns held fixed are picked by name or position
         frame = hasattr(X, "iloc") and hasattr(X, "dtypes")
         allow_nan = get_tags(self.estimator).input_tags.allow_nan
         finite = "allow-nan" if allow_nan else True
         if frame:
-            _check_datetime_columns(X, self.features)
-        if self.features is None:
+            _check_datetime_columns(X, self.features, categorical)
+        if not selecting:
             try:
                 Z = validate_data(
                     self,
@@ -319,7 +346,26 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
                 accept_sparse=False,
             )
         if reset:
-            self.feature_indices_ = self._resolve_features(context.shape[1])
+            n_columns = context.shape[1]
+            positions = (
+                np.arange(n_columns)
+                if self.features is None
+                else self._resolve_features(n_columns)
+            )
+            if categorical is not None:
+                from ._categorical import categorical_columns
+
+                self.categorical_indices_ = categorical_columns(
+                    X, categorical, getattr(self, "feature_names_in_", None)
+                )
+                positions = positions[~np.isin(positions, self.categorical_indices_)]
+                if not len(positions):
+                    raise ValueError(
+                        "categorical_features leaves no numeric column to "
+                        "differentiate; switch effects are given beside the "
+                        "attributions of at least one numeric column."
+                    )
+            self.feature_indices_ = positions.astype(np.intp)
         columns = (
             X.iloc[:, self.feature_indices_]
             if frame
@@ -336,6 +382,50 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
             _raise_input_error(columns, exc, explained=True)
             raise ValueError(f"The explained features must be numeric: {exc}") from exc
         return InputData(Z, context)
+
+    # ------------------------------------------------------------------ columns
+    def _categorical_spec(self):
+        """``categorical_features`` (only GradientExplainer takes it)."""
+        return getattr(self, "categorical_features", None)
+
+    def _explain_at(self):
+        """``explain_at`` (only GradientExplainer takes it)."""
+        return getattr(self, "explain_at", None)
+
+    def _validate_at_step(self, X, *, reset):
+        """The output of the ``explain_at`` step: the columns that are explained.
+
+        ``n_features_in_``/``feature_names_in_`` describe the raw input; the
+        explained columns are the step's output (encoded, one-hot indicators),
+        available once the estimator is fitted.
+        """
+        from ._categorical import as_dense_float, split_pipeline
+
+        if hasattr(X, "iloc") and hasattr(X, "dtypes"):
+            validate_data(self, X, reset=reset, skip_check_array=True)
+        else:
+            validate_data(self, X, reset=reset, dtype=None, ensure_all_finite=False)
+        if not hasattr(self, "estimator_"):
+            return None
+        head, tail = split_pipeline(self.estimator_, self.explain_at)
+        allow_nan = get_tags(tail).input_tags.allow_nan
+        Z = check_array(
+            as_dense_float(head.transform(X)),
+            accept_sparse="csr",
+            ensure_all_finite="allow-nan" if allow_nan else True,
+            input_name=f"the output of step {self.explain_at!r}",
+        )
+        if reset or not hasattr(self, "feature_indices_"):
+            self.feature_indices_ = np.arange(Z.shape[1])
+        return InputData(Z)
+
+    def _explained_model(self):
+        """The model whose response is differentiated: after ``explain_at``'s step."""
+        if self._explain_at() is not None:
+            from ._categorical import split_pipeline
+
+            return split_pipeline(self.estimator_, self.explain_at)[1]
+        return unwrap_model(self.estimator_)
 
     def _resolve_features(self, n_columns):
         features = np.asarray(self.features)
@@ -378,12 +468,109 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
             )
         return indices.astype(np.intp)
 
-    def _explained_names(self):
-        """Names of the explained columns (``x<i>`` without input names)."""
+    def _input_names(self, input_features=None):
+        """Names of the input columns (``x<i>`` without names)."""
+        if input_features is not None:
+            from ._compat import check_feature_names_in
+
+            return np.asarray(check_feature_names_in(self, input_features), object)
         names = getattr(self, "feature_names_in_", None)
         if names is None:
-            return np.asarray([f"x{i}" for i in self.feature_indices_], dtype=object)
-        return np.asarray(names, dtype=object)[self.feature_indices_]
+            return np.asarray([f"x{i}" for i in range(self.n_features_in_)], object)
+        return np.asarray(names, dtype=object)
+
+    def _encoded_names(self):
+        """Names of the columns of the ``explain_at`` step's output."""
+        from ._categorical import split_pipeline
+
+        head, _ = split_pipeline(self.estimator_, self.explain_at)
+        try:
+            names = np.asarray(head.get_feature_names_out(), dtype=object)
+        except Exception:  # a step without output names
+            names = np.asarray([f"e{i}" for i in self.feature_indices_], object)
+        return names
+
+    def _engine_names(self):
+        """Names of the columns the engine differentiates."""
+        if self._explain_at() is not None:
+            return self._encoded_names()
+        return self._input_names()[self.feature_indices_]
+
+    def _explained_names(self, input_features=None, group=None):
+        """Names of the columns of the attributions (the output layout)."""
+        if self._explain_at() is not None and not self._grouped(group):
+            return self._encoded_names()
+        return self._input_names(input_features)[self._output_positions(group)]
+
+    def _output_positions(self, group=None):
+        """Input positions of the attribution columns, in their order."""
+        if self._grouped(group):
+            return np.arange(self.n_features_in_)
+        if self._categorical_spec() is not None:
+            return np.sort(
+                np.concatenate([self.feature_indices_, self.categorical_indices_])
+            )
+        return self.feature_indices_
+
+    def _numeric_slots(self, group=None):
+        """Where the engine's columns sit among the attribution columns."""
+        if self._grouped(group):
+            return np.zeros(0, dtype=int)
+        if self._categorical_spec() is not None:
+            return np.searchsorted(self._output_positions(), self.feature_indices_)
+        return np.arange(len(self.feature_indices_))
+
+    def _grouped(self, group=None):
+        """Whether attributions of an ``explain_at`` step are summed onto raw columns.
+
+        The default (``group=None``) for additive attributions whose step's column
+        mapping is known; ``group="raw"`` demands it, ``"encoded"`` refuses it.
+        """
+        if self._explain_at() is None or group == "encoded":
+            return False
+        attribution = getattr(self, "attribution_", None) or get_attribution(
+            self.attribution
+        )
+        known = getattr(self, "_mapping", None) is not None
+        if group == "raw" and not (attribution.additive and known):
+            raise ValueError(
+                "group='raw' sums additive attributions (gradient x input, integrated "
+                "and expected gradients, LRP) over the columns a raw column is encoded "
+                "into; "
+                + (
+                    f"{type(attribution).__name__} is not additive."
+                    if not attribution.additive
+                    else f"the mapping of step {self.explain_at!r}'s output onto the "
+                    "raw columns is not known (a step mixes columns)."
+                )
+            )
+        return bool(attribution.additive and known)
+
+    def _column_mapping(self):
+        from ._categorical import column_mapping, split_pipeline
+
+        head, _ = split_pipeline(self.estimator_, self.explain_at)
+        return column_mapping(head, self.n_features_in_)
+
+    def _switch_response(self):
+        """The model's selected outputs in numpy, for switch effects."""
+        model = self._explained_model()
+        return NumpyResponse(
+            self._numpy_response(model), self.outputs_, self._composer(model)
+        )
+
+    def _with_switch_effects(self, points, values, response, engine):
+        """The engine's attributions with the categorical columns' switch effects."""
+        from ._categorical import switch_effects
+
+        effects = switch_effects(
+            points, self.category_table_, response, engine.max_rows
+        )
+        positions = self._output_positions()
+        out = np.empty((*values.shape[:2], len(positions)), dtype=np.float64)
+        out[:, :, self._numeric_slots()] = values
+        out[:, :, np.searchsorted(positions, self.categorical_indices_)] = effects
+        return out.astype(values.dtype, copy=False)
 
     # ------------------------------------------------------------------ fitting
     def _fit_estimator(self, X, y, sample_weight, fit_params):
@@ -419,15 +606,35 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
             The validated input.
         """
         data = self._validate_input(X, reset=True)
-        if len(data) == 0:
+        at_step = data is None  # explain_at: the step's output needs a fitted model
+        if not at_step and len(data) == 0:
             raise ValueError("Found array with 0 sample(s); at least 1 is required.")
-        self._check_settings(data.Z.shape[1], y)
+        self._check_settings(None if at_step else data.Z.shape[1], y)
         if sample_weight is not None:
-            sample_weight = check_sample_weight(sample_weight, data.Z)
+            sample_weight = check_sample_weight(sample_weight, X)
+        if at_step:
+            self.estimator_ = self._fit_estimator(X, y, sample_weight, fit_params or {})
+            data = self._validate_input(X, reset=False)
+            self._mapping = self._column_mapping()
         attribution = clone(get_attribution(self.attribution))
         self.attribution_ = attribution.fit(data.Z, sample_weight=sample_weight)
-        self.estimator_ = self._fit_estimator(X, y, sample_weight, fit_params or {})
-        model = unwrap_model(self.estimator_)
+        if not at_step:
+            self.estimator_ = self._fit_estimator(X, y, sample_weight, fit_params or {})
+        if self._categorical_spec() is not None:
+            from ._categorical import CategoryTable
+
+            table = CategoryTable(
+                data.context, self.categorical_indices_, sample_weight
+            )
+            self.category_table_ = table
+            names = self._input_names()
+            self.categories_ = {
+                names[position]: categories
+                for position, categories in zip(
+                    table.positions, table.categories, strict=True
+                )
+            }
+        model = self._explained_model()
         self.response_method_ = resolve_response_method(
             model, self.response_method, raw=attribution.needs_layers
         )
@@ -459,7 +666,11 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         self.feature_importances_ = magnitudes.reshape(-1, magnitudes.shape[-1]).mean(
             axis=0
         )
-        self.feature_std_ = statistics.features.std
+        std = np.full(magnitudes.shape[-1], np.nan)  # NaN: not a numeric input
+        slots = self._numeric_slots()
+        if len(slots):  # raw columns of a grouped step have no one std
+            std[slots] = statistics.features.std
+        self.feature_std_ = std
 
     def _shape_mean(self, mean):
         return mean[0] if self.n_outputs_ == 1 else mean
@@ -488,7 +699,7 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         unless finite differences are asked for), fixes the selected outputs from the
         model's response on a few rows, and fits the finite-difference options.
         """
-        model = unwrap_model(self.estimator_)
+        model = self._explained_model()
         attribution = self.attribution_
         probe = data.chunk(0, min(len(data), _PROBE_ROWS))
         function = None
@@ -519,6 +730,7 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
                 torch_dtype(data.Z.dtype),
                 self.device,
                 self._max_rows("autograd"),
+                held=_held_of(function),
             )
             if fitting:  # the outputs are fixed from the response on a few rows
                 raw = engine.raw_response(probe)
@@ -555,7 +767,17 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
             torch_dtype(dtype),
             self.device,
             layers=self.attribution_.needs_layers,
+            held=self._held_rows(),
         )
+
+    def _held_rows(self):
+        """The holder of the columns held fixed (``features=``), for translation."""
+        if self.features is None:
+            return None
+        from ._engines._translate._registry import HeldRows
+
+        held = set(range(self.n_features_in_)) - set(self.feature_indices_.tolist())
+        return HeldRows(held)
 
     def _numpy_response(self, model):
         if is_torch_net(model):
@@ -582,7 +804,7 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
             rows = min(rows, max(1, -(-n_rows // _MIN_CHUNKS_WITH_PROGRESS)))
         return rows
 
-    def _attribution_chunks(self, engine, data, description=None):
+    def _attribution_chunks(self, engine, data, description=None, group=None):
         """The one batching loop: ``(start, stop, points, attributions)`` per chunk.
 
         Chunks of rows go through joblib (finite differences use ``n_jobs``); chunk
@@ -591,9 +813,13 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         joblib backend. A task receives only its chunk's rows (a DataFrame is never
         sent whole to process workers). Non-finite attributions raise, naming the
         rows; the attribution's and the engine's checks run on every chunk, and warn
-        at the end.
+        at the end. Switch effects of categorical columns, and the grouping of an
+        explained step's columns onto raw columns, are added last (the checks see
+        the engine's own columns).
         """
         n_rows = len(data)
+        grouped = self._grouped(group)
+        switch = self._switch_response() if self._categorical_spec() else None
         rows_per_chunk = self._rows_per_chunk(engine, n_rows)
         bounds = [
             (start, min(start + rows_per_chunk, n_rows))
@@ -619,7 +845,7 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
             )
             results = tqdm(results, total=len(bounds), desc=description, unit="chunk")
         checks = [
-            *engine.diagnostics(self._explained_names()),
+            *engine.diagnostics(self._engine_names()),
             *self.attribution_.diagnostics(engine),
         ]
         for values, (start, stop) in zip(results, bounds, strict=True):
@@ -629,15 +855,24 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
             _check_finite_attributions(values, start)
             for check in checks:
                 check.update(points, values)
+            if switch is not None:
+                values = self._with_switch_effects(points, values, switch, engine)
+                _check_finite_attributions(values, start)
+            if grouped:
+                from ._categorical import group_columns
+
+                values = group_columns(values, self._mapping, self.n_features_in_)
             yield start, stop, points, values
         for check in checks:
             check.finish()
 
-    def _attribute(self, data, engine=None):
+    def _attribute(self, data, engine=None, group=None):
         """Attributions of every row, shaped like :meth:`explain`."""
         engine = engine or self._engine(data)
         out = None
-        for start, stop, _, values in self._attribution_chunks(engine, data):
+        for start, stop, _, values in self._attribution_chunks(
+            engine, data, group=group
+        ):
             if out is None:
                 out = np.empty((len(data), *values.shape[1:]), dtype=values.dtype)
             out[start:stop] = values
@@ -676,6 +911,11 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         check_is_fitted(self)
         data = self._validate_input(X, reset=False)
         return self._attribute(data)
+
+
+def _held_of(function):
+    """The HeldRows a translated function reads, if any (found by identity)."""
+    return getattr(function, "held", None)
 
 
 def _same(a, b):
@@ -736,7 +976,7 @@ def _check_finite_attributions(values, offset):
         )
 
 
-def _check_datetime_columns(X, features):
+def _check_datetime_columns(X, features, categorical=None):
     """Datetime columns have no gradient: say so before anything else."""
     kinds = [(name, dtype) for name, dtype in X.dtypes.items()]
     dates = [
@@ -746,10 +986,13 @@ def _check_datetime_columns(X, features):
     ]
     if not dates:
         return
+    positions = {name: i for i, name in enumerate(X.columns)}
     if features is not None:
         explained = set(np.asarray(features).ravel().tolist())
-        positions = {name: i for i, name in enumerate(X.columns)}
         dates = [d for d in dates if d in explained or positions[d] in explained]
+    if categorical is not None and not isinstance(categorical, str):
+        listed = set(np.asarray(categorical).ravel().tolist())
+        dates = [d for d in dates if d not in listed and positions[d] not in listed]
     if dates:
         raise ValueError(
             f"X has datetime columns {dates}, which have no gradient. Convert them to "

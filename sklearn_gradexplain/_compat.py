@@ -110,3 +110,12 @@ def torch_with_submodule(module, path, replacement):
     )
     object.__setattr__(clone, "_modules", children)
     return clone
+
+
+def onehot_output_sizes(encoder):
+    """Indicator columns per input column of a fitted ``OneHotEncoder``.
+
+    ``OneHotEncoder._n_features_outs`` (dropped and infrequent categories taken
+    into account), checked against scikit-learn 1.9.1.
+    """
+    return list(encoder._n_features_outs)

@@ -7,12 +7,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseGradientExplainer, _estimator_has, _is_frozen
-from ._compat import (
-    StrOptions,
-    _fit_context,
-    check_feature_names_in,
-    check_sample_weight,
-)
+from ._compat import StrOptions, _fit_context, check_sample_weight
 from .attributions import get_attribution
 
 
@@ -21,7 +16,10 @@ def _has_reference(self):
     attribution = getattr(self, "attribution_", None)
     if attribution is None:
         attribution = get_attribution(self.attribution)
-    return hasattr(attribution, "completeness_delta")
+    # switch effects have no reference point: completeness is not defined with them
+    return (
+        hasattr(attribution, "completeness_delta") and self.categorical_features is None
+    )
 
 
 class GradientExplainer(TransformerMixin, BaseGradientExplainer):
@@ -255,6 +253,33 @@ default="auto"
         )
         return attributions.reshape(attributions.shape[0], -1)
 
+    def explain(self, X, group=None):
+        """Per-sample attributions of ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            The rows to explain.
+        group : {None, "raw", "encoded"}, default=None
+            With ``explain_at``: ``"raw"`` sums additive attributions over the
+            columns each raw column is encoded into (one attribution per column of
+            ``X``, so that completeness holds over raw columns); ``"encoded"`` gives
+            one per column of the step's output (e.g. per one-hot indicator).
+            ``None``: ``"raw"`` for additive attributions whose mapping is known,
+            ``"encoded"`` otherwise. Ignored without ``explain_at``.
+
+        Returns
+        -------
+        attributions : ndarray
+            (n_samples, n_explained) for one output, (n_samples, n_outputs,
+            n_explained) for several.
+        """
+        check_is_fitted(self)
+        if group not in (None, "raw", "encoded"):
+            raise ValueError(f"group must be None, 'raw' or 'encoded'; got {group!r}.")
+        data = self._validate_input(X, reset=False)
+        return self._attribute(data, group=group)
+
     def transform(self, X):
         """Attributions of ``X``, flattened to (n_samples, n_outputs * n_features).
 
@@ -286,7 +311,7 @@ default="auto"
             One name per column of :meth:`transform`'s output.
         """
         check_is_fitted(self)
-        names = check_feature_names_in(self, input_features)[self.feature_indices_]
+        names = self._explained_names(input_features)
         if self.outputs_.names is None:
             return np.asarray([f"grad__{name}" for name in names], dtype=object)
         return np.asarray(
@@ -353,6 +378,9 @@ default="auto"
         outputs = self._output_labels()
         names = self._explained_names()
         k, d = mean.shape
+        power = np.zeros(d)
+        power[self._numeric_slots()] = getattr(self.attribution_, "input_power", 1)
+        unit = np.where(power == 0, 1.0, np.nan_to_num(self.feature_std_) ** power)
         return pd.DataFrame(
             {
                 "output": np.repeat(np.asarray(outputs, dtype=object), d),
@@ -363,7 +391,7 @@ default="auto"
                 "ci_high": (mean + z * stderr).ravel(),
                 "p_value": p_value.ravel(),
                 "importance": importance.ravel(),
-                "scaled_importance": (importance * self.feature_std_).ravel(),
+                "scaled_importance": (importance * unit).ravel(),
             }
         )
 
@@ -398,7 +426,9 @@ default="auto"
         data = self._validate_input(X, reset=False)
         engine = self._engine(data)
         delta = np.empty((len(data), self.n_outputs_))
-        for start, stop, points, values in self._attribution_chunks(engine, data):
+        for start, stop, points, values in self._attribution_chunks(
+            engine, data, group="encoded"
+        ):
             delta[start:stop] = self.attribution_.completeness_delta(
                 engine, points, values
             )

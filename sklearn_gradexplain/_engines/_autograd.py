@@ -103,7 +103,7 @@ def module_response(model, response_method, device):
     return None
 
 
-def torch_response(model, response_method, dtype, device, layers=False):
+def torch_response(model, response_method, dtype, device, layers=False, held=None):
     """A torch function ``X -> raw response`` equal to ``model.<response_method>``.
 
     Parameters
@@ -119,6 +119,9 @@ def torch_response(model, response_method, dtype, device, layers=False):
         Return the layer stack LRP propagates through
         (:class:`~sklearn_gradexplain._engines._lrp.LRPNetwork`, called on a tensor
         it gives the raw output) instead of the response.
+    held : HeldRows, default=None
+        The input columns held fixed; the engine fills in each batch's raw rows
+        (see :class:`~sklearn_gradexplain._engines._translate._registry.HeldRows`).
 
     Raises
     ------
@@ -136,7 +139,7 @@ def torch_response(model, response_method, dtype, device, layers=False):
         return response
     from ._translate import translate
 
-    return translate(model, response_method, dtype=dtype, device=device)
+    return translate(model, response_method, dtype=dtype, device=device, held=held)
 
 
 class AutogradEngine:
@@ -155,13 +158,19 @@ class AutogradEngine:
     device : str or torch.device
     max_rows : int
         Rows per forward/backward pass.
+    held : HeldRows, default=None
+        Where the raw rows of each batch go, for translated branches of columns held
+        fixed.
     """
 
     name = "autograd"
     evaluations_per_point = 1
 
-    def __init__(self, function, outputs, feature_indices, dtype, device, max_rows):
+    def __init__(
+        self, function, outputs, feature_indices, dtype, device, max_rows, held=None
+    ):
         self.function = function
+        self.held = held
         self.outputs = outputs
         self.n_outputs = None if outputs is None else outputs.n_outputs
         self.feature_indices = np.asarray(feature_indices)
@@ -182,10 +191,10 @@ class AutogradEngine:
         """The model input: ``Zt`` placed into its rows of the context (if any)."""
         if points.context is None:
             return Zt
-        context = points.context
-        if hasattr(context, "iloc"):
-            context = context.to_numpy(dtype=np.float64)
-        X = self._tensor(np.asarray(context)[points.row_index()])
+        rows = _context_rows(points.context, points.row_index())
+        if self.held is not None:
+            self.held.rows = rows
+        X = self._tensor(_numeric(rows))
         X[:, self.feature_indices] = Zt
         return X
 
@@ -266,6 +275,33 @@ class AutogradEngine:
 
     def diagnostics(self, feature_names):
         return []
+
+
+def _context_rows(context, rows):
+    if hasattr(context, "iloc"):
+        return context.iloc[rows]
+    return np.asarray(context)[rows]
+
+
+def _numeric(rows):
+    """The rows as floats; columns that are not numbers (held fixed) become NaN."""
+    if hasattr(rows, "iloc"):
+        out = np.full(rows.shape, np.nan)
+        for j in range(rows.shape[1]):
+            column = rows.iloc[:, j]
+            if getattr(column.dtype, "kind", "O") in "biuf":
+                out[:, j] = column.to_numpy(dtype=np.float64)
+        return out
+    try:
+        return np.asarray(rows, dtype=np.float64)
+    except (TypeError, ValueError):
+        out = np.full(rows.shape, np.nan)
+        for j in range(rows.shape[1]):
+            try:
+                out[:, j] = np.asarray(rows[:, j], dtype=np.float64)
+            except (TypeError, ValueError):
+                pass
+        return out
 
 
 def row_blocks(n_rows, size):

@@ -146,6 +146,16 @@ class BaseAttribution(BaseEstimator):
         """Whether the mean attribution is a gradient (linear coefficients)."""
         return self._gradient_like
 
+    @property
+    def input_power(self):
+        """The power of the input's unit dividing the attribution's unit.
+
+        1 for gradients (output units per input unit: multiplied by a feature's
+        standard deviation they give the scaled importance), 0 for attributions in
+        output units (additive ones), 2 for squared gradients.
+        """
+        return 0 if self.additive else 1
+
     def n_points(self):
         """Gradient evaluations per explained row (sizes the batching loop's chunks).
 

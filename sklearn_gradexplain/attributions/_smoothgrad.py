@@ -117,6 +117,11 @@ class SmoothGrad(BaseAttribution):
     def gradient_like(self):
         return self.kind == "smoothgrad" and self._inner().gradient_like
 
+    @property
+    def input_power(self):
+        power = self._inner().input_power
+        return power if self.kind == "smoothgrad" else 2 * power
+
     def _check_settings(self, n_features=None):
         inner = self._inner()
         if hasattr(inner, "_check_settings"):

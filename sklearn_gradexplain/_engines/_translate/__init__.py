@@ -18,10 +18,10 @@ is never modified and translation stays cheap (``method="auto"`` tries it in ``f
 from ...exceptions import NotDifferentiableError
 from . import _compose, _kernel, _linear, _neural, _preprocessing  # noqa: F401
 from ._neural import mlp_to_sequential  # noqa: F401
-from ._registry import Blocked, Context, translate_step
+from ._registry import Blocked, Context, HeldRows, translate_step  # noqa: F401
 
 
-def translate(model, response_method, dtype, device):
+def translate(model, response_method, dtype, device, held=None):
     """A differentiable torch function equal to ``getattr(model, response_method)``.
 
     Parameters
@@ -34,6 +34,10 @@ def translate(model, response_method, dtype, device):
         Dtype of the computation (the parameters are cast to it).
     device : str or torch.device
         Device of the computation.
+    held : HeldRows, default=None
+        The input columns held fixed and the holder of the current rows: branches
+        of a ``ColumnTransformer`` at the input that read only them are computed
+        in numpy as per-row constants.
 
     Returns
     -------
@@ -64,8 +68,20 @@ def translate(model, response_method, dtype, device):
     """
     import torch
 
-    ctx = Context(dtype, torch.device(device))
+    ctx = Context(dtype, torch.device(device), held)
     try:
-        return translate_step(model, response_method, ctx)
+        function = translate_step(model, response_method, ctx)
     except Blocked as exc:
         raise NotDifferentiableError(str(exc)) from None
+    return function if held is None else _WithHeldRows(function, held)
+
+
+class _WithHeldRows:
+    """A translation that reads the raw rows held fixed (the engine sets them)."""
+
+    def __init__(self, function, held):
+        self.function = function
+        self.held = held
+
+    def __call__(self, X):
+        return self.function(X)

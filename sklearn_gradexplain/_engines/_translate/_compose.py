@@ -1,5 +1,6 @@
 """Translations of composites: Pipeline, FrozenEstimator, ColumnTransformer."""
 
+import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
@@ -18,6 +19,7 @@ def _pipeline(model, method, ctx):
         step_method = method if i == last else "transform"
         location = f"step {name!r} of the {type(model).__name__}"
         steps.append(located(step, step_method, ctx, location))
+        ctx = ctx.deeper()  # the next steps see transformed data, not the raw rows
     if not steps:
         return lambda X: X
 
@@ -43,6 +45,7 @@ def _column_transformer(model, method, ctx):
     if getattr(model, "sparse_output_", False):
         raise Blocked(model, "sparse output")
     name_kind = type(model).__name__
+    held = ctx.held
     parts = []
     for name, transformer, _ in model.transformers_:
         indices = column_transformer_input_indices(model, name)
@@ -55,7 +58,14 @@ def _column_transformer(model, method, ctx):
             function = None
         else:
             location = f"transformer {name!r} of the {name_kind}"
-            function = located(transformer, "transform", ctx, location)
+            try:
+                function = located(transformer, "transform", ctx.deeper(), location)
+            except Blocked:
+                if held is None or not set(indices) <= held.columns:
+                    raise
+                # every input column of this branch is held fixed: a constant per
+                # row, computed in numpy from the batch's raw rows
+                function = _constant_branch(transformer, indices, held, ctx)
         parts.append((index, function))
 
     def transform(X):
@@ -68,3 +78,16 @@ def _column_transformer(model, method, ctx):
         return torch.cat(outputs, dim=1)
 
     return transform
+
+
+def _constant_branch(transformer, indices, held, ctx):
+    """A branch of held-fixed columns: its numpy output on the current raw rows."""
+
+    def constant(columns):
+        rows = held.rows
+        part = rows.iloc[:, indices] if hasattr(rows, "iloc") else rows[:, indices]
+        out = transformer.transform(part)
+        out = out.toarray() if hasattr(out, "toarray") else np.asarray(out)
+        return ctx.tensor(np.asarray(out, dtype=np.float64)).to(columns.device)
+
+    return constant

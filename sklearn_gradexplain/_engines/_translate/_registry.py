@@ -45,12 +45,43 @@ class Blocked(NotDifferentiableError):
         return Blocked(self.model_name, self.detail, (*self.where, location))
 
 
-class Context:
-    """Target dtype and device; copies arrays into constant tensors."""
+class HeldRows:
+    """The raw rows of the current batch, for the columns held fixed.
 
-    def __init__(self, dtype, device):
+    A ``ColumnTransformer`` at the model's input whose branch cannot be translated
+    (an encoder of string categories) but reads only columns held fixed
+    (``features=``) is a per-row constant: it is computed in numpy from these rows,
+    which the autograd engine sets before each forward pass (one holder per engine,
+    so concurrent explanations never share one).
+
+    Attributes
+    ----------
+    columns : set of int
+        Positions of the input columns held fixed.
+    rows : DataFrame or ndarray or None
+        The current batch's rows, every column.
+    """
+
+    def __init__(self, columns):
+        self.columns = set(int(c) for c in columns)
+        self.rows = None
+
+
+class Context:
+    """Target dtype and device; copies arrays into constant tensors.
+
+    ``held`` (a :class:`HeldRows` or None) applies to the model's input only:
+    :meth:`deeper` gives the context of a step that sees transformed data.
+    """
+
+    def __init__(self, dtype, device, held=None):
         self.dtype = dtype
         self.device = device
+        self.held = held
+
+    def deeper(self):
+        """The context of a step after the first: raw rows no longer apply."""
+        return Context(self.dtype, self.device)
 
     def tensor(self, array):
         import torch
