@@ -771,8 +771,8 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         )
 
     def _held_rows(self):
-        """The holder of the columns held fixed (``features=``), for translation."""
-        if self.features is None:
+        """The holder of the columns held fixed (``features=``, categorical columns)."""
+        if self.features is None and self._categorical_spec() is None:
             return None
         from ._engines._translate._registry import HeldRows
 
