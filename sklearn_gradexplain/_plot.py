@@ -112,14 +112,14 @@ class GradientAttributionDisplay:
           :meth:`GradientExplainer.summary`), one panel per output;
         - ``"beeswarm"``: every sample's attribution for the most important
           features, colored by feature value when ``data`` is given;
-
-        ``"bar"`` and ``"beeswarm"`` rank features by scaled importance (mean
-        |attribution| × the feature's standard deviation in ``data``) unless
-        ``plot(rank_by=...)`` says otherwise.
         - ``"image"``: the mean attribution reshaped to ``image_shape`` (e.g. (8, 8)
           for digits), one panel per output, on a diverging color scale centered at 0;
         - ``"tokens"``: the tokens with the highest mean score over their occurrences,
           ``data`` holding the token ids and ``feature_names`` the vocabulary.
+
+        ``"bar"`` and ``"beeswarm"`` rank features by scaled importance (mean
+        absolute attribution × the feature's standard deviation in ``data``) unless
+        ``plot(rank_by=...)`` says otherwise.
     feature_names : array-like of str, default=None
         Feature names (for ``kind="tokens"``, token id -> token). ``None`` uses
         ``x0, x1, ...``.
@@ -467,10 +467,10 @@ default=None
         rank_by : {"scaled_importance", "importance", "mean"}, \
 default="scaled_importance"
             How ``"bar"`` and ``"beeswarm"`` pick and order the features:
-            ``"scaled_importance"``, mean |attribution| × the feature's standard
-            deviation in ``data`` (the output change per standard deviation; without
-            ``data``, every scale is 1); ``"importance"``, mean |attribution|;
-            ``"mean"``, |mean attribution|.
+            ``"scaled_importance"``, mean absolute attribution × the feature's
+            standard deviation in ``data`` (the output change per standard deviation;
+            without ``data``, every scale is 1); ``"importance"``, mean absolute
+            attribution; ``"mean"``, absolute mean attribution.
         confidence_level : float or None, default=0.95
             Coverage of the error bars of ``"bar"``: the normal confidence interval
             of each mean over the samples (the sampling of rows, the model held

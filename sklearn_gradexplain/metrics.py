@@ -302,7 +302,7 @@ def sensitivity_max(
     """Maximum sensitivity of the attribution (Yeh et al. 2019), as in Captum.
 
     For each row x, ``n_perturbations`` points x̃ are drawn uniformly in the box
-    |x̃_k − x_k| ≤ ``radius`` · std_k (std_k: the feature's standard deviation in the
+    ``|x̃_k − x_k| ≤ radius · std_k`` (std_k: the feature's standard deviation in the
     fit data; Captum's default box has half-width ``radius`` in every unit), and the
     sensitivity is max ‖φ(x̃) − φ(x)‖ / ‖φ(x)‖ (Frobenius norm over the features; a
     zero ‖φ(x)‖ counts as 1). Lower is better: 0 for a constant attribution.
@@ -435,7 +435,7 @@ _CURVE.pop("random_state")
 def deletion_auc(explainer, X, *, baseline=None, n_steps=None, per_sample=False):
     """Area under the model's output as features are removed, most important first.
 
-    For each row x and output, the features are sorted by decreasing |φ_k(x)| (ties
+    For each row x and output, the features are sorted by decreasing ``|φ_k(x)|`` (ties
     by column order) and set to the baseline one after another (or in ``n_steps``
     groups); the model's output is evaluated after each step, and the area under
     this curve, over the fraction of features removed (0 to 1, trapezoidal rule), is
@@ -499,7 +499,7 @@ def insertion_auc(explainer, X, *, baseline=None, n_steps=None, per_sample=False
     """Area under the model's output as features are added, most important first.
 
     The mirror of :func:`deletion_auc`: each row starts at the baseline, and its
-    features are given their values in x one after another, by decreasing |φ_k(x)|;
+    features are given their values in x one after another, by decreasing ``|φ_k(x)|``;
     the area under the model's output over the fraction of features added (0 to 1)
     is returned. Higher is better. The baseline is chosen as in
     :func:`deletion_auc`.
@@ -715,7 +715,7 @@ def directional_global_gradient(
 
     Full finite differences cost 2·d model evaluations per row. Here each row x gets
     ``n_directions`` random directions u (independent Rademacher ±1 or standard
-    normal entries, so E[u uᵀ] = I), scaled per feature by s_k = max(std_k, |x_k|),
+    normal entries, so E[u uᵀ] = I), scaled per feature by ``s_k = max(std_k, |x_k|)``,
     and one central difference along each, D = (f(x + h s⊙u) − f(x − h s⊙u)) / 2h ≈
     Σ_k s_k u_k ∂_k f(x). Then g(x) = mean over directions of (u_k D / s_k) is an
     unbiased estimate of ∇f(x) (up to the O(h²) error of the difference), and the
@@ -723,7 +723,11 @@ def directional_global_gradient(
     from the spread of g over the rows (std, ddof=1, / √n: the sampling of rows and
     of directions together, the model held fixed). Rademacher directions have the
     smaller variance: Var(u_k uᵀ∇f) = ‖∇f‖² − ∂_k f² against ‖∇f‖² + ∂_k f² for
-    Gaussian ones.
+    Gaussian ones. That noise sums over all features: at the same number of model
+    evaluations, full differences of a random subsample of rows are usually more
+    accurate (see the user guide, "A global gradient for fewer model calls"); this
+    estimator is for budgets below that, and its standard error says how far to
+    trust it.
 
     Parameters
     ----------

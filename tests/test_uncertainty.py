@@ -151,7 +151,7 @@ def test_intervals_cover_the_true_mean_gradient():
         table = explainer.summary(confidence_level=0.95)
         covered += (table["ci_low"] <= truth) & (truth <= table["ci_high"])
     coverage = covered / n_draws
-    print("coverage of the 95% intervals:", coverage)
+    print("coverage of the 95% intervals:", np.asarray(coverage))
     assert np.all(coverage >= 0.90)
 
 
