@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseGradientExplainer, _estimator_has, _is_frozen
 from ._compat import StrOptions, _fit_context, check_sample_weight
 from .attributions import get_attribution
+from .exceptions import _warn
 
 
 def _has_reference(self):
@@ -341,6 +342,9 @@ default="auto"
             (mean absolute attribution) and ``scaled_importance`` (importance × the
             feature's standard deviation: the output change per standard deviation).
             The interval covers the sampling of rows with the model held fixed.
+            Fitted on a single row (total weight 1), the standard error is
+            undefined: ``stderr``, the interval and ``p_value`` are NaN, with a
+            warning.
 
         Examples
         --------
@@ -375,6 +379,17 @@ default="auto"
         p_value = np.where(
             stderr > 0, 2 * norm.sf(statistic), np.where(mean == 0, 1.0, 0.0)
         )
+        if statistics.attributions.weight <= 1:
+            # one row (or a total weight of 1) has no spread to estimate: the
+            # standard error is undefined, not 0
+            _warn(
+                "summary() of a single row (total weight "
+                f"{statistics.attributions.weight:g}) has no standard error: stderr, "
+                "the interval and the p-value are NaN. Fit on more rows.",
+                UserWarning,
+            )
+            stderr = np.full_like(mean, np.nan)
+            p_value = np.full_like(mean, np.nan)
         outputs = self._output_labels()
         names = self._explained_names()
         k, d = mean.shape

@@ -4,6 +4,8 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 KINDS = ("bar", "beeswarm", "image", "tokens")
+#: How ``"bar"`` and ``"beeswarm"`` rank features (see ``plot(rank_by=...)``).
+RANKINGS = ("scaled_importance", "importance", "mean")
 _GROUP_COLORS = {"positive": "tab:red", "negative": "tab:blue", "neutral": "tab:gray"}
 
 
@@ -27,6 +29,48 @@ def _token_means(scores, ids, n_tokens):
     with np.errstate(invalid="ignore", divide="ignore"):
         means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
     return means, counts
+
+
+def _feature_scale(data, n_features):
+    """Standard deviation (ddof=0, NaN cells left out) of each column of ``data``,
+    or ``None`` when there is no data of that width to take it from."""
+    if data is None:
+        return None
+    try:
+        values = np.asarray(data, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if values.ndim != 2 or values.shape[1] != n_features or values.shape[0] == 0:
+        return None
+    with np.errstate(invalid="ignore"):
+        scale = np.nanstd(values, axis=0)
+    return np.where(np.isfinite(scale), scale, 0.0)
+
+
+def _feature_ranking(values, scale, rank_by):
+    """Features of one panel's attributions, most important first.
+
+    ``"scaled_importance"``: mean |attribution| × the feature's standard deviation
+    (``scale``; without one every scale is 1, i.e. the importance);
+    ``"importance"``: mean |attribution|; ``"mean"``: |mean attribution|. Ties keep
+    the column order.
+    """
+    if rank_by == "mean":
+        key = np.abs(values.mean(axis=0))
+    else:
+        key = np.abs(values).mean(axis=0)
+        if rank_by == "scaled_importance" and scale is not None:
+            key = key * scale
+    return np.argsort(-key, kind="stable")
+
+
+def _check_ranking(rank_by, confidence_level):
+    if rank_by not in RANKINGS:
+        raise ValueError(f"rank_by must be one of {RANKINGS}; got {rank_by!r}.")
+    if confidence_level is not None and not 0 < confidence_level < 1:
+        raise ValueError(
+            f"confidence_level must be in (0, 1) or None; got {confidence_level!r}."
+        )
 
 
 def _swarm_offsets(values, width=0.4, n_bins=50):
@@ -62,14 +106,20 @@ class GradientAttributionDisplay:
         linear model's ``coef_``, can be shown by adding a sample axis
         (``coef_[None]``).
     kind : {"bar", "beeswarm", "image", "tokens"}, default="bar"
-        - ``"bar"``: the mean (signed) attribution of the ``max_features`` features with
-          the largest absolute mean (the global gradient), one panel per output;
-        - ``"beeswarm"``: every sample's attribution for the features with the largest
-          mean absolute attribution, colored by feature value when ``data`` is given;
+        - ``"bar"``: the mean (signed) attribution (the global gradient) of the
+          ``max_features`` most important features, with the normal confidence
+          interval of each mean (sample std, ddof=1, / √n: the interval of
+          :meth:`GradientExplainer.summary`), one panel per output;
+        - ``"beeswarm"``: every sample's attribution for the most important
+          features, colored by feature value when ``data`` is given;
         - ``"image"``: the mean attribution reshaped to ``image_shape`` (e.g. (8, 8)
           for digits), one panel per output, on a diverging color scale centered at 0;
         - ``"tokens"``: the tokens with the highest mean score over their occurrences,
           ``data`` holding the token ids and ``feature_names`` the vocabulary.
+
+        ``"bar"`` and ``"beeswarm"`` rank features by scaled importance (mean
+        absolute attribution × the feature's standard deviation in ``data``) unless
+        ``plot(rank_by=...)`` says otherwise.
     feature_names : array-like of str, default=None
         Feature names (for ``kind="tokens"``, token id -> token). ``None`` uses
         ``x0, x1, ...``.
@@ -388,6 +438,8 @@ default=None
         cmap=None,
         colorbar=None,
         title=None,
+        rank_by="scaled_importance",
+        confidence_level=0.95,
     ):
         """Plot the attributions.
 
@@ -412,6 +464,17 @@ default=None
             single-panel ``"image"``.
         title : str or list of str, default=None
             Panel titles; default: the output names.
+        rank_by : {"scaled_importance", "importance", "mean"}, \
+default="scaled_importance"
+            How ``"bar"`` and ``"beeswarm"`` pick and order the features:
+            ``"scaled_importance"``, mean absolute attribution × the feature's
+            standard deviation in ``data`` (the output change per standard deviation;
+            without ``data``, every scale is 1); ``"importance"``, mean absolute
+            attribution; ``"mean"``, absolute mean attribution.
+        confidence_level : float or None, default=0.95
+            Coverage of the error bars of ``"bar"``: the normal confidence interval
+            of each mean over the samples (the sampling of rows, the model held
+            fixed); ``None`` draws none.
 
         Returns
         -------
@@ -431,6 +494,7 @@ default=None
         ['x1', 'x0']
         """
         self._check_kind(self.kind)
+        _check_ranking(rank_by, confidence_level)
         if self.kind == "tokens":
             panels = self._token_panel()
         else:
@@ -449,6 +513,11 @@ default=None
         }[self.kind]
         figure, axes = self._axes(ax, len(panels), n_cols, size)
         draw = getattr(self, f"_plot_{self.kind}")
+        options = {}  # what only some kinds take
+        if self.kind in ("bar", "beeswarm"):
+            options["rank_by"] = rank_by
+        if self.kind == "bar":
+            options["confidence_level"] = confidence_level
         self.artists_ = []
         self.summary_ = []
         for axis, (values, panel_title) in zip(axes, panels, strict=True):
@@ -459,6 +528,7 @@ default=None
                 groups=groups,
                 cmap=cmap,
                 colorbar=colorbar,
+                **options,
             )
             if panel_title is not None:
                 axis.set_title(panel_title)
@@ -501,23 +571,64 @@ default=None
         handles = [Patch(color=palette[label], label=label) for label in unique]
         return [palette[label] for label in labels], handles
 
-    def _plot_bar(self, ax, values, *, max_features, groups, cmap, colorbar):
-        names = self._feature_names(values.shape[1])
+    def _plot_bar(
+        self,
+        ax,
+        values,
+        *,
+        max_features,
+        groups,
+        cmap,
+        colorbar,
+        rank_by="scaled_importance",
+        confidence_level=0.95,
+    ):
+        n_samples, n_features = values.shape
+        names = self._feature_names(n_features)
         mean = values.mean(axis=0)
-        order = np.argsort(-np.abs(mean), kind="stable")[:max_features]
+        scale = _feature_scale(self.data, n_features)
+        order = _feature_ranking(values, scale, rank_by)[:max_features]
         colors, handles = self._color_groups(names[order], groups, mean[order])
         y = np.arange(len(order))[::-1]
-        bars = ax.barh(y, mean[order], color=colors)
+        error = None
+        if confidence_level is not None and n_samples > 1:
+            from scipy.stats import norm
+
+            # the normal interval of summary(): std (ddof=1) / sqrt(n) of the mean
+            stderr = values.std(axis=0, ddof=1) / np.sqrt(n_samples)
+            error = norm.ppf(0.5 + confidence_level / 2) * stderr[order]
+        bars = ax.barh(
+            y,
+            mean[order],
+            color=colors,
+            xerr=error,
+            error_kw={"ecolor": "black", "capsize": 2, "linewidth": 0.8},
+        )
         ax.set_yticks(y, [str(n) for n in names[order]])
         ax.axvline(0, color="black", linewidth=0.8)
-        ax.set_xlabel("mean attribution")
+        ax.set_xlabel(
+            "mean attribution"
+            if error is None
+            else f"mean attribution ({confidence_level:.0%} CI)"
+        )
         if handles:
             ax.legend(handles=handles, loc="best", fontsize="small")
         return bars, mean
 
-    def _plot_beeswarm(self, ax, values, *, max_features, groups, cmap, colorbar):
+    def _plot_beeswarm(
+        self,
+        ax,
+        values,
+        *,
+        max_features,
+        groups,
+        cmap,
+        colorbar,
+        rank_by="scaled_importance",
+    ):
         names = self._feature_names(values.shape[1])
-        order = np.argsort(-np.abs(values).mean(axis=0), kind="stable")[:max_features]
+        scale = _feature_scale(self.data, values.shape[1])
+        order = _feature_ranking(values, scale, rank_by)[:max_features]
         n_samples = values.shape[0]
         data = None if self.data is None else np.asarray(self.data, dtype=np.float64)
         if data is not None and data.shape != values.shape:

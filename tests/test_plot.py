@@ -60,7 +60,9 @@ def _labels(ax):
 
 def test_bar_shows_mean_gradient_sorted_by_magnitude(binary):
     X, explainer, gradients = binary
-    display = GradientAttributionDisplay.from_estimator(explainer, X, kind="bar")
+    display = GradientAttributionDisplay.from_estimator(
+        explainer, X, kind="bar", rank_by="mean"
+    )
     mean = gradients.mean(axis=0)
     order = np.argsort(-np.abs(mean))
     # bars are drawn bottom-up: the first (largest) feature is on top
@@ -81,7 +83,7 @@ def test_bar_max_features_and_feature_names(binary):
     X, explainer, gradients = binary
     names = [f"f{j}" for j in range(X.shape[1])]
     display = GradientAttributionDisplay.from_attributions(
-        gradients, kind="bar", feature_names=names, max_features=3
+        gradients, kind="bar", feature_names=names, max_features=3, rank_by="mean"
     )
     assert len(display.ax_.patches) == 3
     top = np.argsort(-np.abs(gradients.mean(axis=0)))[:3]
@@ -124,7 +126,8 @@ def test_beeswarm_positions_are_the_attributions(binary):
         explainer, X, kind="beeswarm", max_features=4
     )
     offsets = display.artists_[0].get_offsets()
-    order = np.argsort(-np.abs(gradients).mean(axis=0))[:4]
+    # ranked by scaled importance: mean |gradient| x the feature's std
+    order = np.argsort(-np.abs(gradients).mean(axis=0) * X.std(axis=0))[:4]
     n = X.shape[0]
     for position, j in enumerate(order):
         block = offsets[position * n : (position + 1) * n]
@@ -274,3 +277,115 @@ def test_plot_can_be_called_again_on_new_axes(binary):
     display.plot(ax=second, max_features=2)
     assert display.ax_ is second
     assert len(second.patches) == 2
+
+
+# ------------------------------------------------- error bars and scaled ranking
+def _drawn_bars(ax):
+    """(label, width, error-bar low, error-bar high) from the top of the plot down.
+
+    Read back from the axes: bar widths from the patches, the interval ends from the
+    error bars' line segments (one horizontal segment per bar, at the bar's height).
+    """
+    patches = sorted(ax.patches, key=lambda p: -p.get_y())
+    segments = [
+        segment
+        for collection in ax.collections
+        for segment in collection.get_segments()
+    ]
+    by_height = {
+        round(float(np.mean(segment[:, 1])), 9): segment
+        for segment in segments
+        if np.ptp(segment[:, 1]) == 0  # horizontal: the interval, not the caps
+    }
+    labels = _labels(ax)
+    rows = []
+    for label, patch in zip(labels, patches, strict=True):
+        centre = round(patch.get_y() + patch.get_height() / 2, 9)
+        segment = by_height[centre]
+        rows.append(
+            (label, patch.get_width(), segment[:, 0].min(), segment[:, 0].max())
+        )
+    return rows
+
+
+@pytest.mark.parametrize("confidence_level", [0.95, 0.8])
+def test_bar_error_bars_are_the_summary_intervals(iris, confidence_level):
+    """On the fit data, the bars and their error bars are summary()'s mean and CI."""
+    from scipy.stats import norm
+
+    X, explainer, gradients = iris
+    display = GradientAttributionDisplay.from_estimator(
+        explainer, X, kind="bar", confidence_level=confidence_level
+    )
+    table = explainer.summary(confidence_level=confidence_level)
+    z = norm.ppf(0.5 + confidence_level / 2)
+    for k, ax in enumerate(display.axes_):
+        rows = table[table["output"] == explainer.classes_[k]].set_index("feature")
+        drawn = _drawn_bars(ax)
+        assert len(drawn) == X.shape[1]
+        for label, width, low, high in drawn:
+            assert_allclose(width, rows.loc[label, "mean"], rtol=1e-6, atol=1e-12)
+            assert_allclose(low, rows.loc[label, "ci_low"], rtol=1e-6, atol=1e-12)
+            assert_allclose(high, rows.loc[label, "ci_high"], rtol=1e-6, atol=1e-12)
+            # and the interval from the analytic gradients, independently
+            j = int(label[1:])
+            column = gradients[:, k, j]
+            half = z * column.std(ddof=1) / np.sqrt(len(column))
+            assert_allclose(high - low, 2 * half, rtol=1e-6)
+        # ranked by scaled importance, as summary() reports it
+        expected = rows["scaled_importance"].sort_values(ascending=False, kind="stable")
+        assert [label for label, *_ in drawn] == list(expected.index)
+
+
+def test_bar_ranks_by_scaled_importance_by_default():
+    """A feature in large units has a small gradient but a large scaled importance."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3)) * [1.0, 1000.0, 0.01]
+    y = (X @ [1.0, 0.002, 50.0] + 0.3 * rng.normal(size=200) > 0).astype(int)
+    explainer = GradientExplainer(LogisticRegression()).fit(X, y)
+    model = explainer.estimator_
+    p = model.predict_proba(X)[:, 1]
+    gradients = (p * (1 - p))[:, None] * model.coef_[0]
+    importance = np.abs(gradients).mean(axis=0)
+    scaled = importance * X.std(axis=0)
+    display = GradientAttributionDisplay.from_estimator(explainer, X, kind="bar")
+    assert _labels(display.ax_) == [f"x{j}" for j in np.argsort(-scaled)]
+    assert np.argsort(-scaled)[0] != np.argsort(-importance)[0]  # the test bites
+    table = explainer.summary()
+    assert_allclose(table["scaled_importance"], scaled, rtol=1e-6)
+    for rank_by, key in [
+        ("importance", importance),
+        ("mean", np.abs(gradients.mean(0))),
+    ]:
+        display = GradientAttributionDisplay.from_estimator(
+            explainer, X, kind="bar", rank_by=rank_by
+        )
+        assert _labels(display.ax_) == [f"x{j}" for j in np.argsort(-key)]
+
+
+def test_bar_without_data_or_intervals(binary):
+    """from_attributions without data ranks by importance (no scale is known);
+    confidence_level=None draws no error bars; one sample has none either."""
+    _, _, gradients = binary
+    display = GradientAttributionDisplay.from_attributions(gradients, kind="bar")
+    importance = np.abs(gradients).mean(axis=0)
+    assert _labels(display.ax_) == [f"x{j}" for j in np.argsort(-importance)]
+    assert len(display.ax_.collections) == 1  # the error bars
+    display = GradientAttributionDisplay.from_attributions(
+        gradients, kind="bar", confidence_level=None
+    )
+    assert len(display.ax_.collections) == 0
+    display = GradientAttributionDisplay.from_attributions(gradients[:1], kind="bar")
+    assert len(display.ax_.collections) == 0
+
+
+def test_bar_rank_by_and_confidence_level_are_checked(binary):
+    _, _, gradients = binary
+    with pytest.raises(ValueError, match="rank_by must be one of"):
+        GradientAttributionDisplay.from_attributions(
+            gradients, kind="bar", rank_by="size"
+        )
+    with pytest.raises(ValueError, match="confidence_level"):
+        GradientAttributionDisplay.from_attributions(
+            gradients, kind="bar", confidence_level=1.5
+        )

@@ -1,4 +1,5 @@
-"""agreement_scorer in GridSearchCV and cross_validate, on surrogates and Pipelines."""
+"""Scorers in GridSearchCV and cross_validate, on explainers, surrogates and Pipelines:
+agreement_scorer, and make_explanation_scorer of the faithfulness metrics."""
 
 import warnings
 
@@ -21,12 +22,22 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_gradexplain import (
+    FiniteDifference,
+    GradientExplainer,
     GradientSurrogateClassifier,
     GradientSurrogateRegressor,
     agreement_scorer,
     surrogate_agreement_score,
 )
 from sklearn_gradexplain.attributions import Gradient, SmoothGrad
+from sklearn_gradexplain.metrics import (
+    deletion_auc,
+    faithfulness_correlation,
+    infidelity,
+    insertion_auc,
+    make_explanation_scorer,
+    sensitivity_max,
+)
 
 
 @pytest.fixture(scope="module")
@@ -175,3 +186,104 @@ def test_scorer_alone_in_grid_search(data):
         search.cv_results_["mean_test_score"].max()
     )
     assert repr(agreement_scorer) == "agreement_scorer"
+
+
+# ------------------------------------------------------------ explanation scorers
+
+SIGNS = [
+    (infidelity, -1),
+    (sensitivity_max, -1),
+    (deletion_auc, -1),
+    (insertion_auc, 1),
+    (faithfulness_correlation, 1),
+]
+
+
+@pytest.mark.parametrize("metric, sign", SIGNS, ids=[m.__name__ for m, _ in SIGNS])
+def test_explanation_scorer_has_the_sign_of_greater_is_better(data, mlp, metric, sign):
+    X, y = data
+    explainer = GradientExplainer(
+        FrozenEstimator(mlp), attribution="gradient_x_input"
+    ).fit(X)
+    kwargs = {} if metric in (deletion_auc, insertion_auc) else {"random_state": 0}
+    scorer = make_explanation_scorer(metric.__name__, **kwargs)
+    value = metric(explainer, X[:50], **kwargs)
+    assert scorer(explainer, X[:50]) == pytest.approx(sign * value, rel=1e-12)
+    assert scorer(explainer, X[:50], y[:50]) == pytest.approx(sign * value, rel=1e-12)
+    assert repr(scorer).startswith(f"make_explanation_scorer('{metric.__name__}'")
+
+
+def test_explanation_scorer_of_pipeline_ending_in_explainer(data):
+    X, y = data
+    pipeline = make_pipeline(StandardScaler(), GradientExplainer(LogisticRegression()))
+    pipeline.fit(X, y)
+    scorer = make_explanation_scorer("infidelity", n_perturbations=4, random_state=1)
+    expected = infidelity(
+        pipeline[-1],
+        pipeline[:-1].transform(X),
+        n_perturbations=4,
+        random_state=1,
+    )
+    assert scorer(pipeline, X, y) == pytest.approx(-expected, rel=1e-12)
+
+
+def test_explanation_scorer_in_cross_validate(data):
+    X, y = data
+    cv = KFold(3, shuffle=True, random_state=0)
+    scoring = {
+        "infidelity": make_explanation_scorer("infidelity", random_state=0),
+        "faithfulness": make_explanation_scorer(
+            "faithfulness_correlation", n_subsets=20, random_state=0
+        ),
+        "agreement": agreement_scorer,
+    }
+    results = cross_validate(
+        GradientSurrogateClassifier(LogisticRegression()),
+        X,
+        y,
+        cv=cv,
+        scoring=scoring,
+        return_estimator=True,
+        return_indices=True,
+    )
+    for fitted, test, score_inf, score_faith in zip(
+        results["estimator"],
+        results["indices"]["test"],
+        results["test_infidelity"],
+        results["test_faithfulness"],
+        strict=True,
+    ):
+        assert score_inf == pytest.approx(
+            -infidelity(fitted, X[test], random_state=0), rel=1e-12
+        )
+        assert score_faith == pytest.approx(
+            faithfulness_correlation(fitted, X[test], n_subsets=20, random_state=0),
+            rel=1e-12,
+        )
+
+
+def test_grid_search_over_the_finite_difference_step(data, mlp):
+    """method__step is searched like any setting; a huge step is a worse gradient."""
+    X, y = data
+    search = GridSearchCV(
+        GradientExplainer(FrozenEstimator(mlp), method=FiniteDifference()),
+        {"method__step": [1e-5, 3.0]},
+        scoring=make_explanation_scorer("infidelity", random_state=0),
+        cv=3,
+    ).fit(X)
+    scores = search.cv_results_["mean_test_score"]
+    assert search.best_params_ == {"method__step": [1e-5, 3.0][int(np.argmax(scores))]}
+    assert search.best_params_ == {"method__step": 1e-5}
+
+
+def test_make_explanation_scorer_checks_its_arguments(data):
+    X, y = data
+    with pytest.raises(ValueError, match="metric must be one of"):
+        make_explanation_scorer("accuracy")
+    with pytest.raises(TypeError, match="takes no argument"):
+        make_explanation_scorer("infidelity", radius=0.1)
+    with pytest.raises(TypeError, match="per_sample is"):
+        make_explanation_scorer("deletion_auc", per_sample=True)
+    scorer = make_explanation_scorer("deletion_auc")
+    with pytest.raises(TypeError, match="needs a fitted GradientExplainer"):
+        scorer(LogisticRegression().fit(X, y), X)
