@@ -100,7 +100,7 @@ default="auto"
         Mean attribution over the fit data (weighted by ``sample_weight``).
     global_gradient_stderr_ : ndarray, shaped like ``global_gradient_``
         Its standard error over the rows: the sample standard deviation
-        (ddof=1) / √n, the model held fixed.
+        (ddof=1) / √n, the model held fixed (NaN when fitted on a single row).
     feature_importances_ : ndarray of shape (n_features,)
         Mean absolute attribution over samples and outputs.
     feature_std_ : ndarray of shape (n_features,)

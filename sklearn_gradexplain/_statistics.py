@@ -72,9 +72,12 @@ class RunningMoments:
         return np.maximum(self.m2, 0) / denominator
 
     def stderr(self):
-        """Standard error of the mean: sample standard deviation (ddof=1) / √n."""
-        if self.weight <= 0:
-            return np.zeros_like(self.mean)
+        """Standard error of the mean: sample standard deviation (ddof=1) / √n.
+
+        NaN while the total weight is at most 1: one row says nothing of the spread.
+        """
+        if self.weight <= 1:
+            return np.full_like(self.mean, np.nan)
         return np.sqrt(self.variance(ddof=1) / self.weight)
 
 
@@ -114,9 +117,11 @@ class ColumnMoments:
             self.max = np.full(n_columns, -np.inf)
         if n_rows == 0:
             return
-        # fmin/fmax skip NaN cells without the all-NaN warnings of nanmin
-        self.min = np.fmin(self.min, np.fmin.reduce(rows, axis=0, initial=np.inf))
-        self.max = np.fmax(self.max, np.fmax.reduce(rows, axis=0, initial=-np.inf))
+        # fmin/fmax skip NaN cells without the all-NaN warnings of nanmin; rows of
+        # weight 0 do not count, for the range either
+        counted = rows if weights is None else rows[np.asarray(weights) > 0]
+        self.min = np.fmin(self.min, np.fmin.reduce(counted, axis=0, initial=np.inf))
+        self.max = np.fmax(self.max, np.fmax.reduce(counted, axis=0, initial=-np.inf))
         peak = np.maximum(np.abs(self.min), np.abs(self.max))
         usable = np.isfinite(peak) & (peak > 0)
         if self._scale is None:
@@ -169,7 +174,8 @@ class _SparseMoments(ColumnMoments):
 
         X = X.tocsc()
         mean, variance = mean_variance_axis(X, axis=0, weights=sample_weight)
-        low, high = min_max_axis(X, axis=0, ignore_nan=True)
+        counted = X if sample_weight is None else X[np.asarray(sample_weight) > 0]
+        low, high = min_max_axis(counted.tocsc(), axis=0, ignore_nan=True)
         self.weight = np.full(X.shape[1], float(X.shape[0]))
         self._scale = None
         self._mean = np.asarray(mean, dtype=np.float64)

@@ -404,10 +404,15 @@ default="auto"
                 # The negative class was differentiated: orient towards classes_[1].
                 gradient, scores, first_order = -gradient, -scores, -first_order
             if self.intercept == "agreement":
+                # rows of weight 0 are not there: they offer no cut either
+                kept = slice(None) if weights is None else weights > 0
                 w = np.ones(len(labels)) if weights is None else weights
                 positive = (labels == 1).astype(np.float64)
                 cut, _ = _best_cut(
-                    scores[:, 0], w * positive, w * (1.0 - positive), -first_order[0]
+                    scores[kept, 0],
+                    (w * positive)[kept],
+                    (w * (1.0 - positive))[kept],
+                    -first_order[0],
                 )
                 intercept = np.array([-cut])
             else:
@@ -423,8 +428,9 @@ default="auto"
                     (first_order, zero),
                     key=lambda b: np.sum(w * (np.argmax(scores + b, axis=1) == labels)),
                 )
+                kept = slice(None) if weights is None else weights > 0
                 intercept = _multiclass_agreement_intercepts(
-                    scores, labels, start, weights
+                    scores[kept], labels[kept], start, w[kept]
                 )
             else:
                 intercept = first_order if self.intercept == "first_order" else zero
