@@ -426,3 +426,34 @@ def test_refit_uncertainty_with_cross_validate(regression):
     assert_close(gradients, coefs, rtol=1e-10)
     assert gradients.std(axis=0, ddof=1).shape == (3,)
     assert np.all(gradients.std(axis=0, ddof=1) > 0)  # refits differ
+
+
+def test_rows_of_weight_zero_count_nowhere():
+    """A weight of 0 is the row's absence: the range, the noise and the intercepts."""
+    from sklearn.linear_model import LogisticRegression
+
+    from sklearn_gradexplain import GradientSurrogateClassifier
+    from sklearn_gradexplain.attributions import SmoothGrad
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(120, 3))
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
+    outlier = np.vstack([X, [[40.0, -40.0, 40.0]]])
+    y_out = np.append(y, 1)
+    weights = np.append(np.ones(len(X)), 0.0)
+    model = LogisticRegression().fit(X, y)
+    smooth = SmoothGrad(n_samples=5, random_state=0)
+    with_zero = GradientExplainer(FrozenEstimator(model), attribution=smooth).fit(
+        outlier, sample_weight=weights
+    )
+    without = GradientExplainer(FrozenEstimator(model), attribution=smooth).fit(X)
+    np.testing.assert_allclose(
+        with_zero.attribution_.noise_, without.attribution_.noise_
+    )
+    np.testing.assert_allclose(with_zero.global_gradient_, without.global_gradient_)
+    surrogate = GradientSurrogateClassifier(FrozenEstimator(model))
+    a = surrogate.fit(outlier, y_out, sample_weight=weights)
+    a_intercept, a_agreement = a.intercept_.copy(), a.agreement_
+    b = surrogate.fit(X, y)
+    np.testing.assert_allclose(a_intercept, b.intercept_)
+    assert a_agreement == b.agreement_
