@@ -447,13 +447,11 @@ def test_rows_of_weight_zero_count_nowhere():
         outlier, sample_weight=weights
     )
     without = GradientExplainer(FrozenEstimator(model), attribution=smooth).fit(X)
-    np.testing.assert_allclose(
-        with_zero.attribution_.noise_, without.attribution_.noise_
-    )
-    np.testing.assert_allclose(with_zero.global_gradient_, without.global_gradient_)
+    assert_allclose(with_zero.attribution_.noise_, without.attribution_.noise_)
+    assert_allclose(with_zero.global_gradient_, without.global_gradient_)
     surrogate = GradientSurrogateClassifier(FrozenEstimator(model))
     a = surrogate.fit(outlier, y_out, sample_weight=weights)
     a_intercept, a_agreement = a.intercept_.copy(), a.agreement_
     b = surrogate.fit(X, y)
-    np.testing.assert_allclose(a_intercept, b.intercept_)
+    assert_allclose(a_intercept, b.intercept_)
     assert a_agreement == b.agreement_
