@@ -202,6 +202,16 @@ def test_baselines_follow_sample_weight_and_skip_incomplete_rows(data):
     assert set(drawn) == {3, 8}
     assert 0.65 < np.mean(np.array(drawn) == 8) < 0.85  # 3 / 4 expected
     assert np.all((0 <= eg.alphas_) & (eg.alphas_ < 1))
+    # frequency weights: a row of weight 2 draws like two copies of it, whatever
+    # the order of the rows
+    rng = np.random.default_rng(2)
+    counts = rng.integers(0, 3, size=len(X))
+    weighted = ExpectedGradients(n_samples=30, random_state=4)
+    weighted.fit(X, sample_weight=counts)
+    repeated = np.repeat(X, counts, axis=0)
+    shuffled = ExpectedGradients(n_samples=30, random_state=4)
+    shuffled.fit(repeated[rng.permutation(len(repeated))])
+    assert_close(weighted.baselines_, shuffled.baselines_, rtol=0)
     holes = X.copy()
     holes[1:, 0] = np.nan
     eg = ExpectedGradients(n_samples=5, random_state=0).fit(holes)

@@ -36,6 +36,18 @@ def _background_rows(background, n_features):
     return rows
 
 
+def _value_order(X):
+    """An order of the rows that depends on their values only (not their positions).
+
+    Rows are sorted by two fixed random projections: equal rows end up next to each
+    other, and distinct rows tie with probability zero. O(n_rows × n_features).
+    """
+    projection = np.random.RandomState(0).standard_normal((X.shape[1], 2))
+    with np.errstate(invalid="ignore", over="ignore"):
+        keys = np.nan_to_num(np.asarray(X @ projection, dtype=np.float64))
+    return np.lexsort((keys[:, 1], keys[:, 0]))
+
+
 @register("expected_gradients")
 class ExpectedGradients(ReferenceAttribution):
     """Expected gradients: integrated gradients averaged over drawn baselines.
@@ -115,15 +127,22 @@ default=None
 
     def _fit(self, X, sample_weight):
         rng = check_random_state(self.random_state)
+        # Rows are drawn by inverting the cumulative weights, in an order fixed by
+        # the rows' values, at uniform draws: a row of weight 2 is drawn exactly when
+        # one of its two copies would be, whatever the order of the rows, so that
+        # sample_weight acts as frequency weights here too.
+        uniforms = rng.uniform(0.0, 1.0, size=self.n_samples)
         if self.background is not None:
             rows = _background_rows(self.background, X.shape[1])
-            chosen = rows[rng.randint(len(rows), size=self.n_samples)]
+            order = _value_order(rows)
+            index = np.minimum((uniforms * len(rows)).astype(np.intp), len(rows) - 1)
+            chosen = rows[order[index]]
         else:
-            chosen = self._draw_from_data(X, sample_weight, rng)
+            chosen = self._draw_from_data(X, sample_weight, uniforms)
         self.baselines_ = np.asarray(chosen, dtype=np.float64)
         self.alphas_ = rng.uniform(0.0, 1.0, size=self.n_samples)
 
-    def _draw_from_data(self, X, sample_weight, rng):
+    def _draw_from_data(self, X, sample_weight, uniforms):
         """Rows of the fit data, drawn with probability ∝ weight (complete rows)."""
         weights = (
             np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight)
@@ -149,8 +168,13 @@ default=None
                 f"without missing values, but {reason}; pass background= with "
                 "complete reference rows."
             )
-        index = rng.choice(X.shape[0], size=self.n_samples, p=weights / total)
-        chosen = X[index]
+        order = _value_order(X)
+        weights = weights[order]
+        cumulative = np.cumsum(weights)
+        # row i is drawn when cumulative[i - 1] <= u * total < cumulative[i]: never
+        # a row of weight 0 (the clip only catches u * total rounding up to total)
+        index = np.searchsorted(cumulative, uniforms * cumulative[-1], side="right")
+        chosen = X[order[np.minimum(index, np.flatnonzero(weights > 0)[-1])]]
         return chosen.toarray() if sp.issparse(chosen) else chosen
 
     def n_points(self):
