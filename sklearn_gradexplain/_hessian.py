@@ -167,11 +167,11 @@ default="auto"
     >>> y = X[:, 0] ** 2 + X[:, 0] * X[:, 1] + X[:, 1] ** 2
     >>> model = make_pipeline(PolynomialFeatures(2), LinearRegression())
     >>> explainer = HessianExplainer(model).fit(X, y)
-    >>> explainer.explain(X[:1]).round(6)
+    >>> explainer.explain(X[:1]).round(4)
     array([[[2., 1.],
             [1., 2.]]])
-    >>> explainer.method_, explainer.interaction_importances_.shape
-    ('autograd', (2, 2))
+    >>> explainer.interaction_importances_.shape
+    (2, 2)
     """
 
     _parameter_constraints = {
