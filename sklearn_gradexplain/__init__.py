@@ -7,6 +7,7 @@ polars, ray) are imported lazily, where they are used.
 from . import attributions
 from ._engines._finite_difference import FiniteDifference
 from ._explainer import GradientExplainer
+from ._hessian import HessianExplainer
 from ._importance import gradient_importance
 from ._plot import GradientAttributionDisplay
 from ._scorer import agreement_scorer, surrogate_agreement_score
@@ -32,6 +33,7 @@ __all__ = [
     "GradientFeatureSelector",
     "GradientSurrogateClassifier",
     "GradientSurrogateRegressor",
+    "HessianExplainer",
     "NotDifferentiableError",
     "TokenGradientExplainer",
     "TorchModel",

@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-KINDS = ("bar", "beeswarm", "image", "tokens")
+KINDS = ("bar", "beeswarm", "image", "tokens", "interactions")
 #: How ``"bar"`` and ``"beeswarm"`` rank features (see ``plot(rank_by=...)``).
 RANKINGS = ("scaled_importance", "importance", "mean")
 _GROUP_COLORS = {"positive": "tab:red", "negative": "tab:blue", "neutral": "tab:gray"}
@@ -104,8 +104,11 @@ class GradientAttributionDisplay:
         per-token scores of shape (n_samples, sequence_length) (e.g.
         :meth:`TokenGradientExplainer.explain`). A single summary vector, such as a
         linear model's ``coef_``, can be shown by adding a sample axis
-        (``coef_[None]``).
-    kind : {"bar", "beeswarm", "image", "tokens"}, default="bar"
+        (``coef_[None]``). For ``kind="interactions"``, per-sample matrices of shape
+        (n_samples, n_features, n_features) or (n_samples, n_outputs, n_features,
+        n_features) (:meth:`HessianExplainer.explain`), or one matrix of shape
+        (n_features, n_features) (e.g. ``interaction_importances_``).
+    kind : {"bar", "beeswarm", "image", "tokens", "interactions"}, default="bar"
         - ``"bar"``: the mean (signed) attribution (the global gradient) of the
           ``max_features`` most important features, with the normal confidence
           interval of each mean (sample std, ddof=1, / √n: the interval of
@@ -115,7 +118,10 @@ class GradientAttributionDisplay:
         - ``"image"``: the mean attribution reshaped to ``image_shape`` (e.g. (8, 8)
           for digits), one panel per output, on a diverging color scale centered at 0;
         - ``"tokens"``: the tokens with the highest mean score over their occurrences,
-          ``data`` holding the token ids and ``feature_names`` the vocabulary.
+          ``data`` holding the token ids and ``feature_names`` the vocabulary;
+        - ``"interactions"``: a heat map of the mean matrix (e.g. the mean Hessian)
+          over the ``max_features`` features with the largest rows, one panel per
+          output, on a diverging color scale centered at 0 with a labelled colorbar.
 
         ``"bar"`` and ``"beeswarm"`` rank features by scaled importance (mean
         absolute attribution × the feature's standard deviation in ``data``) unless
@@ -146,7 +152,8 @@ default=None
         The main artist of each panel (bar containers, scatter collections or images).
     summary_ : list of ndarray
         What each panel shows: the mean attribution per feature (``"bar"``,
-        ``"image"``, ``"beeswarm"``) or the mean score per token id (``"tokens"``).
+        ``"image"``, ``"beeswarm"``), the mean score per token id (``"tokens"``) or
+        the mean matrix over the features shown (``"interactions"``).
 
     See Also
     --------
@@ -207,10 +214,12 @@ default=None
         ----------
         explainer : fitted explainer
             A fitted :class:`GradientExplainer`, surrogate, selector or
-            :class:`TokenGradientExplainer` (anything with ``explain``).
+            :class:`TokenGradientExplainer` (anything with ``explain``); a
+            :class:`HessianExplainer` for ``kind="interactions"``.
         X : {array-like, DataFrame} of shape (n_samples, n_features)
             Data to explain (token ids for ``kind="tokens"``).
-        kind : {"bar", "beeswarm", "image", "tokens"}, default="bar"
+        kind : {"bar", "beeswarm", "image", "tokens", "interactions"}, \
+default="bar"
             See :class:`GradientAttributionDisplay`.
         feature_names : array-like of str, default=None
             Names of the explained features; defaults to the explainer's
@@ -249,11 +258,34 @@ default=None
         _import_pyplot(f"{cls.__name__}.from_estimator")
         cls._check_kind(kind)
         check_is_fitted(explainer)
+        if kind == "interactions" and not hasattr(explainer, "mean_hessian_"):
+            raise ValueError(
+                'kind="interactions" shows Hessians: pass a fitted HessianExplainer; '
+                f"got {type(explainer).__name__}."
+            )
         attributions = explainer.explain(X)
         output_names = None
         outputs = getattr(explainer, "outputs_", None)
         if outputs is not None and getattr(outputs, "names", None) is not None:
             output_names = list(outputs.names)
+        if kind == "interactions":
+            if feature_names is None:
+                names = getattr(explainer, "feature_names_in_", None)
+                if names is not None:
+                    indices = explainer.feature_indices_
+                    feature_names = np.asarray(names, dtype=object)[indices]
+            display = cls(
+                attributions,
+                kind=kind,
+                feature_names=feature_names,
+                output_names=output_names,
+            )
+            display._value_label = (
+                "mean integrated Hessian"
+                if getattr(explainer, "kind", None) == "integrated_hessians"
+                else "mean Hessian ∂²f/∂xᵢ∂xⱼ"
+            )
+            return display.plot(ax=ax, **plot_kwargs)
         if kind == "tokens":
             if vocabulary is not None:
                 feature_names = vocabulary
@@ -306,7 +338,8 @@ default=None
         attributions : ndarray of shape (n_samples, n_features) or \
 (n_samples, n_outputs, n_features)
             Per-sample attributions (token scores for ``kind="tokens"``).
-        kind : {"bar", "beeswarm", "image", "tokens"}, default="bar"
+        kind : {"bar", "beeswarm", "image", "tokens", "interactions"}, \
+default="bar"
             See :class:`GradientAttributionDisplay`.
         feature_names : array-like of str, default=None
             Feature names, or token id -> token for ``kind="tokens"``.
@@ -449,7 +482,8 @@ default=None
             One Axes per panel (one panel per output; ``"tokens"`` has one). ``None``
             creates a figure with a grid of ``n_cols`` columns.
         max_features : int, default=20
-            Features (or tokens) shown by ``"bar"``, ``"beeswarm"`` and ``"tokens"``.
+            Features (or tokens) shown by ``"bar"``, ``"beeswarm"``, ``"tokens"`` and
+            ``"interactions"``.
         groups : dict, default=None
             Feature (or token) name -> group label; bars are colored by group, with a
             legend (e.g. the planted polarity of words). ``None`` colors ``"bar"`` by
@@ -460,8 +494,8 @@ default=None
             Colormap of ``"image"`` (default ``"RdBu_r"``) and ``"beeswarm"``
             (default ``"coolwarm"``).
         colorbar : bool, default=None
-            Draw a colorbar; default: for ``"beeswarm"`` with ``data`` and
-            single-panel ``"image"``.
+            Draw a colorbar; default: for ``"beeswarm"`` with ``data``,
+            single-panel ``"image"`` and ``"interactions"``.
         title : str or list of str, default=None
             Panel titles; default: the output names.
         rank_by : {"scaled_importance", "importance", "mean"}, \
@@ -497,6 +531,8 @@ default="scaled_importance"
         _check_ranking(rank_by, confidence_level)
         if self.kind == "tokens":
             panels = self._token_panel()
+        elif self.kind == "interactions":
+            panels = self._interaction_panels()
         else:
             A, titles = self._panels()
             panels = [(A[:, k, :], titles[k]) for k in range(A.shape[1])]
@@ -510,6 +546,10 @@ default="scaled_importance"
             "beeswarm": (5.5, 0.3 * min(max_features, self._n_columns()) + 1.2),
             "image": (2.2, 2.4),
             "tokens": (4.8, 0.25 * max_features + 1.2),
+            "interactions": (
+                0.3 * min(max_features, self._n_columns()) + 2.6,
+                0.3 * min(max_features, self._n_columns()) + 1.4,
+            ),
         }[self.kind]
         figure, axes = self._axes(ax, len(panels), n_cols, size)
         draw = getattr(self, f"_plot_{self.kind}")
@@ -714,3 +754,55 @@ default="scaled_importance"
         if handles:
             ax.legend(handles=handles, loc="lower right", fontsize="small")
         return bars, means
+
+    # ------------------------------------------------------------------ interactions
+    def _interaction_panels(self):
+        """The mean matrix of each output, (d, d), and the panel titles."""
+        M = np.asarray(self.attributions, dtype=np.float64)
+        if M.ndim == 2:
+            M = M[None]
+        if M.ndim == 3:
+            M = M[:, None]
+        if M.ndim != 4 or M.shape[-1] != M.shape[-2]:
+            raise ValueError(
+                'kind="interactions" needs square matrices: (n_features, n_features), '
+                "(n_samples, n_features, n_features) or (n_samples, n_outputs, "
+                f"n_features, n_features); got {np.shape(self.attributions)}."
+            )
+        if M.shape[0] == 0:
+            raise ValueError("attributions are empty (0 samples).")
+        mean = M.mean(axis=0)
+        n_panels = mean.shape[0]
+        if self.output_names is None:
+            titles = (
+                [None] if n_panels == 1 else [f"output {k}" for k in range(n_panels)]
+            )
+        else:
+            titles = [str(name) for name in self.output_names]
+            if len(titles) != n_panels:
+                raise ValueError(
+                    f"output_names has {len(titles)} names for {n_panels} outputs."
+                )
+        return list(zip(mean, titles, strict=True))
+
+    def _plot_interactions(self, ax, values, *, max_features, groups, cmap, colorbar):
+        names = self._feature_names(values.shape[0])
+        strength = np.abs(values).sum(axis=1)
+        order = np.sort(np.argsort(-strength, kind="stable")[:max_features])
+        shown = values[np.ix_(order, order)]
+        limit = np.abs(shown).max() or 1.0
+        artist = ax.imshow(
+            shown,
+            cmap=cmap or "RdBu_r",
+            vmin=-limit,
+            vmax=limit,
+            interpolation="nearest",
+        )
+        labels = [str(name) for name in names[order]]
+        positions = np.arange(len(order))
+        ax.set_xticks(positions, labels, rotation=90)
+        ax.set_yticks(positions, labels)
+        if colorbar is None or colorbar:
+            bar = ax.figure.colorbar(artist, ax=ax, shrink=0.8)
+            bar.set_label(getattr(self, "_value_label", "mean interaction"))
+        return artist, shown

@@ -19,11 +19,13 @@ from sklearn_gradexplain import (
     GradientFeatureSelector,
     GradientSurrogateClassifier,
     GradientSurrogateRegressor,
+    HessianExplainer,
     TokenGradientExplainer,
     TorchModel,
 )
 from sklearn_gradexplain.attributions import (
     LRP,
+    ExpectedGradients,
     Gradient,
     GradientXInput,
     IntegratedGradients,
@@ -97,6 +99,14 @@ ESTIMATORS = [
     SmoothGrad(attribution=IntegratedGradients(n_steps=4), random_state=0),
     LRP(),
     FiniteDifference(),
+    ExpectedGradients(random_state=0),
+    SmoothGrad(attribution=ExpectedGradients(n_samples=5), random_state=0),
+    GradientExplainer(
+        LogisticRegression(), attribution=ExpectedGradients(n_samples=5, random_state=0)
+    ),
+    HessianExplainer(LogisticRegression()),
+    HessianExplainer(Ridge(), kind="integrated_hessians", n_steps=3),
+    HessianExplainer(LogisticRegression(), method="finite_difference"),
 ]
 if torch is not None:
     ESTIMATORS += [

@@ -29,30 +29,45 @@ from sklearn_gradexplain.attributions import (  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-RULES = ["zero", "epsilon", "zplus", "alpha2beta1"]
+RULES = ["zero", "epsilon", "zplus", "alpha2beta1", "gamma"]
 EPSILON = 1e-2  # large enough to make the epsilon rule differ from LRP-0
+GAMMA = 0.25
 
 
 # ------------------------------------------------------------- numpy reference (matrix)
-def dense_rule(a, W, b, R, rule, epsilon):
-    """One layer z = a W + b in matrix form; R (n, d_out) -> (n, d_in)."""
+def dense_rule(a, W, b, R, rule, epsilon, bias=False, gamma=GAMMA):
+    """One layer z = a W + b in matrix form; R (n, d_out) -> (n, d_in).
+
+    In the contribution form c_jk = a_j w_jk: z⁺ shares the positive contributions
+    (and b⁺ with ``bias``); αβ adds −1 × the share of the negative ones (and b⁻);
+    γ shares c + γ c⁺ (bias b + γ b⁺) where z_k > 0 and c + γ c⁻ (b + γ b⁻) where
+    z_k < 0, z_k = Σ_j c_jk + b_k always with the bias (zennit's sign selection).
+    """
+    z = a @ W + b
     if rule in ("zero", "epsilon"):
-        z = a @ W + b
         if rule == "epsilon":
             z = z + epsilon * np.where(z >= 0, 1.0, -1.0)
         s = np.divide(R, z, out=np.zeros_like(R), where=z != 0)
         return a * (s @ W.T)
     contributions = a[:, :, None] * W[None, :, :]  # (n, d_in, d_out)
+    zeros = np.zeros_like(b)
 
-    def share(part):
-        total = part.sum(axis=1)
+    def share(part, offset, R=R):
+        total = part.sum(axis=1) + (offset if bias else 0.0)
         s = np.divide(R, total, out=np.zeros_like(R), where=total != 0)
         return (part * s[:, None, :]).sum(axis=2)
 
-    positive = share(np.maximum(contributions, 0))
+    positive, negative = np.maximum(contributions, 0), np.minimum(contributions, 0)
     if rule == "zplus":
-        return positive
-    return 2 * positive - share(np.minimum(contributions, 0))
+        return share(positive, np.maximum(b, zeros))
+    if rule == "alpha2beta1":
+        return 2 * share(positive, np.maximum(b, zeros)) - share(
+            negative, np.minimum(b, zeros)
+        )
+    above, below = np.where(z > 0, R, 0.0), np.where(z < 0, R, 0.0)
+    return share(
+        contributions + gamma * positive, b + gamma * np.maximum(b, zeros), above
+    ) + share(contributions + gamma * negative, b + gamma * np.minimum(b, zeros), below)
 
 
 def conv_matrix(weight, bias, in_shape, stride=1, padding=0):
@@ -88,7 +103,7 @@ def avgpool_matrix(shape, size):
     return M, np.zeros(channels * out), (channels, out)
 
 
-def numpy_lrp(layers, X, column, rule, epsilon):
+def numpy_lrp(layers, X, column, rule, epsilon, bias=False):
     """Relevance at the input of every layer (first: the input), plain numpy.
 
     ``layers``: ("dense", W, b, ruled) where ruled says whether the LRP rule applies
@@ -111,7 +126,7 @@ def numpy_lrp(layers, X, column, rule, epsilon):
     for layer, a in zip(layers[::-1], activations[-2::-1], strict=True):
         if layer[0] == "dense":
             layer_rule = rule if layer[3] else "zero"
-            R = dense_rule(a, layer[1], layer[2], R, layer_rule, epsilon)
+            R = dense_rule(a, layer[1], layer[2], R, layer_rule, epsilon, bias)
         elif layer[0] == "maxpool":
             _, channels, length, size = layer
             blocks = a.reshape(len(a), channels, length // size, size)
@@ -164,19 +179,26 @@ def data():
 
 @pytest.mark.parametrize("rule", RULES)
 @pytest.mark.parametrize("bias", [False, True])
-def test_rules_match_numpy_on_random_mlp(data, rule, bias):
+@pytest.mark.parametrize("lrp_bias", [False, True])
+def test_rules_match_numpy_on_random_mlp(data, rule, bias, lrp_bias):
     module = mlp_module([6, 9, 7, 3], bias, seed=int(bias) + 3)
     explainer = GradientExplainer(
         frozen_regressor(module),
-        attribution=LRP(rule=rule, epsilon=EPSILON),
+        attribution=LRP(rule=rule, epsilon=EPSILON, gamma=GAMMA, bias=lrp_bias),
         batch_size=16,
     ).fit(data)
     relevance = explainer.explain(data)
     assert relevance.shape == (40, 3, 6)
     assert explainer.response_method_ == "predict"
     for k in range(3):
-        expected = numpy_lrp(mlp_layers(module), data, k, rule, EPSILON)[0]
+        expected = numpy_lrp(mlp_layers(module), data, k, rule, EPSILON, lrp_bias)[0]
         assert_close(relevance[:, k], expected, rtol=1e-5)
+    if bias and rule in ("zplus", "alpha2beta1", "gamma"):  # the option matters
+        other = GradientExplainer(
+            frozen_regressor(module),
+            attribution=LRP(rule=rule, gamma=GAMMA, bias=not lrp_bias),
+        )
+        assert np.abs(other.fit(data).explain(data) - relevance).max() > 1e-3
 
 
 @pytest.mark.parametrize("rule", RULES)
@@ -423,3 +445,144 @@ def test_module_is_not_modified(data):
         assert not layer._forward_hooks and not layer._backward_hooks
     for key, value in module.state_dict().items():
         assert torch.equal(value, before[key])
+
+
+# ------------------------------------------------------------- zennit
+def _zennit():
+    """zennit's own rules, composites and attributor (its real code).
+
+    zennit's package ``__init__`` also imports its torchvision composites, which need a
+    torchvision built for the installed torch; this project's CPU torch has none (and
+    torchvision is never installed here). The modules used below do not need it, so
+    where the package ``__init__`` fails they are loaded without it.
+    """
+    import importlib
+    import importlib.util
+    import sys
+    import types
+
+    spec = importlib.util.find_spec("zennit")
+    if spec is None:
+        pytest.skip("zennit is not installed (pip install --no-deps zennit)")
+    try:
+        import zennit  # noqa: F401
+    except Exception:  # its torchvision composites: missing or built for another torch
+        package = types.ModuleType("zennit")
+        package.__path__ = list(spec.submodule_search_locations)
+        package.__spec__ = spec
+        sys.modules["zennit"] = package
+    return types.SimpleNamespace(
+        **{
+            name: importlib.import_module(f"zennit.{name}")
+            for name in ("attribution", "composites", "rules", "types")
+        }
+    )
+
+
+def _zero_safe(z):
+    """Our denominators: no stabilizer, and 0/0 -> 0 (the terms pass no relevance)."""
+    return torch.where(z == 0, torch.ones_like(z), z)
+
+
+def zennit_relevance(module, X, layer_rule, n_outputs, pool_rule=None):
+    """zennit's relevance of every output, starting at that output's raw value."""
+    zennit = _zennit()
+    layer_map = [
+        (zennit.types.Activation, zennit.rules.Pass()),
+        (zennit.types.Linear, layer_rule),  # nn.Linear and convolutions
+    ]
+    if pool_rule is not None:
+        layer_map.append((zennit.types.AvgPool, pool_rule))
+    composite = zennit.composites.LayerMapComposite(layer_map=layer_map)
+    out = []
+    for k in range(n_outputs):
+        x = torch.tensor(X, requires_grad=True)
+        with zennit.attribution.Gradient(model=module, composite=composite) as attr:
+            _, R = attr(x, attr_output=lambda y, k=k: y * torch.eye(n_outputs)[k])
+        out.append(R.detach().numpy())
+    return np.stack(out, axis=1)
+
+
+def _zennit_rule(zennit, rule, bias, stabilizer):
+    kwargs = {} if stabilizer is None else {"stabilizer": stabilizer}
+    if not bias:
+        kwargs["zero_params"] = ["bias"]
+    if rule == "zplus":
+        return zennit.rules.ZPlus(**kwargs)
+    if rule == "alpha2beta1":
+        return zennit.rules.AlphaBeta(alpha=2.0, beta=1.0, **kwargs)
+    return zennit.rules.Gamma(gamma=GAMMA, **kwargs)
+
+
+@pytest.mark.parametrize("rule", ["zplus", "alpha2beta1", "gamma"])
+@pytest.mark.parametrize("bias", [True, False])
+def test_bias_option_matches_zennit(data, rule, bias):
+    """bias=True is zennit's default ZPlus / AlphaBeta(2, 1) / Gamma on biased layers;
+    bias=False is the same rules with zero_params=["bias"].
+
+    zennit adds a stabilizer ε = 1e-6 (times the sign) to every denominator, we
+    divide exactly (0/0 -> 0): with zennit's stabilizer replaced by our division the
+    two agree to rounding. With its default ε a unit's relevance moves by about
+    ε/|z_k|, which is large only where a denominator nearly vanishes (a negative
+    share of αβ with one tiny negative contribution): all but a few rows agree to
+    1e-3 of the largest relevance.
+    """
+    zennit = _zennit()
+    module = mlp_module([6, 9, 7, 3], bias=True, seed=4)
+    explainer = GradientExplainer(
+        frozen_regressor(module), attribution=LRP(rule=rule, gamma=GAMMA, bias=bias)
+    )
+    ours = explainer.fit(data).explain(data)
+    exact = zennit_relevance(
+        module, data, _zennit_rule(zennit, rule, bias, _zero_safe), 3
+    )
+    assert_close(ours, exact, rtol=1e-10)
+    default = zennit_relevance(module, data, _zennit_rule(zennit, rule, bias, None), 3)
+    gap = np.abs(ours - default).max(axis=(1, 2)) / np.abs(default).max()
+    assert np.mean(gap < 1e-3) >= 0.9
+
+
+def test_epsilon_and_zero_rules_match_zennit(data):
+    zennit = _zennit()
+    module = mlp_module([6, 9, 7, 3], bias=True, seed=5)
+    for rule, stabilizer in [("epsilon", EPSILON), ("zero", _zero_safe)]:
+        explainer = GradientExplainer(
+            frozen_regressor(module), attribution=LRP(rule=rule, epsilon=EPSILON)
+        )
+        ours = explainer.fit(data).explain(data)
+        theirs = zennit_relevance(module, data, zennit.rules.Epsilon(stabilizer), 3)
+        assert_close(ours, theirs, rtol=1e-10)
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_conv1d_net_matches_zennit(rule):
+    """Convolutions, average pooling (LRP-0, zennit's Norm), max pooling (the
+    winner takes all, zennit's gradient), dropout and flattening."""
+    zennit = _zennit()
+    torch.manual_seed(6)
+    module = nn.Sequential(
+        nn.Unflatten(1, (2, 8)),
+        nn.Conv1d(2, 3, kernel_size=3, padding=1),
+        nn.ReLU(),
+        nn.AvgPool1d(2),
+        nn.Conv1d(3, 2, kernel_size=2, stride=2),
+        nn.ReLU(),
+        nn.MaxPool1d(2),
+        nn.Dropout(0.3),
+        nn.Flatten(),
+        nn.Linear(2, 2),
+    ).double()
+    X = np.random.default_rng(6).normal(size=(30, 16))
+    if rule in ("zero", "epsilon"):
+        stabilizer = _zero_safe if rule == "zero" else EPSILON
+        layer_rule = zennit.rules.Epsilon(stabilizer)
+    else:
+        layer_rule = _zennit_rule(zennit, rule, True, _zero_safe)
+    theirs = zennit_relevance(
+        module.eval(), X, layer_rule, 2, pool_rule=zennit.rules.Norm(_zero_safe)
+    )
+    explainer = GradientExplainer(
+        frozen_regressor(module),
+        attribution=LRP(rule=rule, epsilon=EPSILON, gamma=GAMMA, bias=True),
+    )
+    assert_close(explainer.fit(X).explain(X), theirs, rtol=1e-10)

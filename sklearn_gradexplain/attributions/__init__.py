@@ -8,6 +8,7 @@ with its defaults. Adding an attribution is one new module with a class decorate
 """
 
 from ._base import BaseAttribution, get_attribution
+from ._expected_gradients import ExpectedGradients
 from ._gradient import Gradient
 from ._gradient_x_input import GradientXInput
 from ._integrated_gradients import IntegratedGradients
@@ -17,6 +18,7 @@ from ._smoothgrad import SmoothGrad
 __all__ = [
     "LRP",
     "BaseAttribution",
+    "ExpectedGradients",
     "Gradient",
     "GradientXInput",
     "IntegratedGradients",
