@@ -501,39 +501,64 @@ def _first_line(exc):
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _raised_during_run(exc):
-    """Whether ``exc`` came out of the batching loop (the model ran, then failed)."""
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _frames(exc):
+    """(function name, file) of every frame ``exc`` and its causes went through."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if "raised while explaining rows" in str(exc):
-            return True
+        frames = []
         traceback = exc.__traceback__
         while traceback is not None:
-            if traceback.tb_frame.f_code.co_name in {
-                "_attribution_chunks",
-                "_run_chunk",
-            }:
-                return True
+            code = traceback.tb_frame.f_code
+            frames.append((code.co_name, os.path.abspath(code.co_filename)))
             traceback = traceback.tb_next
+        yield str(exc), frames
         exc = exc.__cause__ or exc.__context__
-    return False
+
+
+def _failure(exc):
+    """Where the run failed: ``"chunk"`` (the batching loop, whose errors name the
+    rows), ``"probe"`` (the model raised on the first rows, called to read the shape
+    of its response) or ``None`` (the library refused the input before any work)."""
+    for text, frames in _frames(exc):
+        names = [name for name, _ in frames]
+        if "raised while explaining rows" in text or {
+            "_attribution_chunks",
+            "_run_chunk",
+        } & set(names):
+            return "chunk"
+        if "_engine" in names:  # the model is first called there, on a few rows
+            beyond = frames[names.index("_engine") + 1 :]
+            if any(not path.startswith(_PACKAGE) for _, path in beyond):
+                return "probe"
+    return None
 
 
 def _fit(explainer, X):
     """Fit the explainer on ``X``; errors become :class:`CommandError`/`RunError`."""
+    from ._base import _PROBE_ROWS
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             attributions = explainer.fit_transform(X)
         except Exception as exc:
             message = _first_line(exc)
-            if _raised_during_run(exc):
+            where = _failure(exc)
+            if where == "chunk":
                 raise RunError(f"the run failed: {message}") from None
+            if where == "probe":
+                raise RunError(
+                    f"the run failed: the model raised {type(exc).__name__}: {message} "
+                    f"(on rows 0:{min(len(X), _PROBE_ROWS)}, its first call)"
+                ) from None
             if isinstance(exc, ValueError | TypeError):
                 raise CommandError(message) from None
             raise RunError(
-                f"the model raised {type(exc).__name__}: {message}"
+                f"the run failed: the model raised {type(exc).__name__}: {message}"
             ) from None
     seen = set()
     for warning in caught:

@@ -221,7 +221,10 @@ def test_summary_ranks_by_scaled_importance(tmp_path, capsys):
     assert main([*argv, "--attribution", "gradient_x_input"]) == 0
     printed = capsys.readouterr().out
     attributions = pd.read_csv(out).to_numpy()
-    assert_allclose(attributions, X.to_numpy() * gradient, rtol=1e-6, atol=1e-12)
+    reference = X.to_numpy() * gradient  # finite differences without torch: 1e-5
+    assert_allclose(
+        attributions, reference, rtol=1e-5, atol=1e-8 * abs(reference).max()
+    )
     magnitude = np.abs(attributions).mean(axis=0)
     assert order(printed) == [names[j] for j in np.argsort(-magnitude)]
     assert "(an output change)" in printed
@@ -599,9 +602,6 @@ def flaky(files, models, tmp_path_factory):
     Flaky = models[1].Flaky
     for error in ("ValueError", "ArithmeticError"):
         joblib.dump(Flaky(limit=1e3, error=error).fit(X, y), folder / f"{error}.joblib")
-    joblib.dump(
-        Flaky(limit=-np.inf, error="RuntimeError").fit(X, y), folder / "always.joblib"
-    )
     marked = frame.copy()
     marked.iloc[30, 0] = 5000.0
     marked.to_csv(folder / "marked.csv", index=False)
@@ -624,13 +624,29 @@ def test_model_raising_during_the_run_exits_1_naming_the_rows(flaky, error, caps
     assert _leftovers(flaky) == []
 
 
-def test_model_raising_on_every_row_exits_1(flaky, capsys):
-    out = flaky / "result.csv"
-    argv = ["explain", str(flaky / "always.joblib"), str(flaky / "marked.csv")]
+@pytest.mark.parametrize("error", ["RuntimeError", "ValueError"])
+def test_model_raising_on_its_first_rows_exits_1(
+    files, models, tmp_path, error, capsys
+):
+    """The model is first called on rows 0:8 (to read its response): exit 1 too."""
+    _, pipeline, frame, _, _ = files
+    X, y = frame.to_numpy(), pipeline.predict(frame)
+    model = models[1].Flaky(limit=1e3, error=error).fit(X, y)
+    joblib.dump(model, tmp_path / "model.joblib")
+    marked = frame.copy()
+    marked.iloc[3, 0] = 5000.0
+    marked.to_csv(tmp_path / "marked.csv", index=False)
+    out = tmp_path / "result.csv"
+    out.write_text("an old result\n")
+    argv = ["explain", str(tmp_path / "model.joblib"), str(tmp_path / "marked.csv")]
     assert main([*argv, "--out", str(out), "--force"]) == 1
     lines = _errors(capsys.readouterr().err)
-    assert len(lines) == 1 and "RuntimeError" in lines[0] and "x0 above" in lines[0]
+    assert lines == [
+        f"{ERROR}the run failed: the model raised {error}: cannot score x0 above "
+        "1000.0 (on rows 0:8, its first call)"
+    ]
     assert out.read_text() == "an old result\n"
+    assert _leftovers(tmp_path) == []
 
 
 def test_keyboard_interrupt_during_the_run_exits_130(files, models, tmp_path, capsys):
