@@ -130,7 +130,7 @@ def _build_parser():
         default=[],
         metavar="TYPE",
         help="types of a .skops file to trust beyond skops' defaults (the error for "
-        "an untrusted file lists them)",
+        "an untrusted file lists them); give it after MODEL and DATA",
     )
     explain.add_argument(
         "--rank-by",
@@ -248,8 +248,10 @@ def _load_skops(path, trust):
         ) from None
     from .integrations.skops import trusted_types
 
+    with open(path, "rb") as file:  # read once: what is checked is what is loaded
+        content = file.read()
     try:
-        untrusted = sio.get_untrusted_types(file=path)
+        untrusted = sio.get_untrusted_types(data=content)
     except Exception as exc:
         raise CommandError(
             f"{path} is not a model saved with skops.io.dump ({_first_line(exc)})"
@@ -267,7 +269,7 @@ def _load_skops(path, trust):
             "loaded (running code from the file): load it only from a trusted source"
         )
     try:
-        return sio.load(path, trusted=list(untrusted))
+        return sio.loads(content, trusted=list(untrusted))
     except Exception as exc:
         raise CommandError(
             f"cannot load {path} with skops: {_first_line(exc)}"
@@ -585,6 +587,11 @@ def _explain(args):
         raise CommandError(
             "--step is a finite-difference option; drop --method autograd"
         )
+    if args.id_column is not None and args.id_column.startswith(("grad__", "grad[")):
+        raise CommandError(
+            f"--id-column {args.id_column!r} looks like an attribution column name "
+            "(grad__...): rename the column"
+        )
     for option, path in (("model", args.model), ("data", args.data)):
         if not os.path.isfile(path):
             raise CommandError(f"{option} file not found: {path}")
@@ -617,10 +624,6 @@ def _explain(args):
 
     result = pd.DataFrame(attributions, columns=columns)
     if ids is not None:
-        if args.id_column in columns:
-            raise CommandError(
-                f"--id-column {args.id_column!r} has the name of an output column"
-            )
         result.insert(0, args.id_column, ids.to_numpy())
     try:
         _write_atomically(
@@ -631,8 +634,9 @@ def _explain(args):
     except OSError as exc:
         raise RunError(
             f"cannot write {args.out} ({exc.strerror or _first_line(exc)}); "
-            "nothing was written there"
+            f"{args.out} is unchanged"
         ) from None
+    args.written = True  # from here on, an interruption leaves a complete file
     print(
         f"{args.attribution} of {len(frame)} row(s) by {explainer.method_} "
         f"(response: {_response_words(explainer)}) written to {args.out}"
@@ -665,13 +669,12 @@ def _demo(args):
 
 def _interrupted(command, args):
     with contextlib.suppress(ValueError):  # not the main thread: nothing to ignore
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C is not lost
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: same exit
     out = getattr(args, "out", None)
-    where = (
-        f"; {out} was left as it was"
-        if command == "explain" and out is not None
-        else ""
-    )
+    where = ""
+    if command == "explain" and out is not None:
+        done = getattr(args, "written", False)
+        where = f"; {out} was {'written' if done else 'left as it was'}"
     print(f"gradexplain {command}: interrupted{where}", file=sys.stderr)
     return EXIT_INTERRUPTED
 
@@ -722,6 +725,15 @@ def main(argv=None):
     except OSError as exc:
         print(f"gradexplain {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except Exception as exc:  # a bug: one line, the traceback on request
+        if os.environ.get("GRADEXPLAIN_TRACEBACK"):
+            raise
+        print(
+            f"gradexplain {args.command}: error: unexpected {type(exc).__name__}: "
+            f"{_first_line(exc)} (set GRADEXPLAIN_TRACEBACK=1 to see where)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     finally:
         with contextlib.suppress(ValueError, TypeError):
             signal.signal(signal.SIGINT, previous)

@@ -372,6 +372,10 @@ def bad_cases(files):
         "NaN": ([model, str(folder / "nan.csv")], "NaN"),
         "bad label column": ([model, data, "--label-column", "y"], "'y' is not"),
         "bad id column": ([model, data, *lbl, "--id-column", "id"], "'id' is not"),
+        "id like an output": (
+            [model, data, *lbl, "--id-column", "grad__radius"],
+            "looks like an attribution column",
+        ),
         "id is the label": (
             [model, data, *lbl, "--id-column", "label"],
             "name the same column",
@@ -454,6 +458,7 @@ BAD_CASES = [
     "bad label column",
     "bad id column",
     "id is the label",
+    "id like an output",
     "bad target",
     "bad attribution",
     "bad method",
@@ -666,6 +671,41 @@ def test_keyboard_interrupt_during_the_run_exits_130(files, models, tmp_path, ca
     assert printed.out == ""
     assert out.read_text() == "an old result\n"
     assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "failure, status, message",
+    [
+        (ZeroDivisionError("a bug"), 1, "unexpected ZeroDivisionError: a bug"),
+        (KeyboardInterrupt(), 130, "interrupted; {out} was written"),
+    ],
+    ids=["bug", "Ctrl-C"],
+)
+def test_failure_after_the_file_is_written(
+    files, tmp_path, monkeypatch, capsys, failure, status, message
+):
+    """A failure while printing the summary: the file is complete, the line says so."""
+    from sklearn_gradexplain import _cli
+
+    folder, pipeline, frame, _, _ = files
+
+    def failing_summary(*args):
+        raise failure
+
+    monkeypatch.setattr(_cli, "_summary_table", failing_summary)
+    monkeypatch.delenv("GRADEXPLAIN_TRACEBACK", raising=False)
+    out = tmp_path / "result.csv"
+    argv = ["explain", str(folder / "model.joblib"), str(folder / "data.csv")]
+    argv += ["--label-column", "label", "--out", str(out)]
+    assert main(argv) == status
+    lines = _errors(capsys.readouterr().err)
+    assert len(lines) == 1 and message.format(out=out) in lines[0]
+    expected = _analytic(pipeline, frame)[:, 0]
+    assert_allclose(pd.read_csv(out).to_numpy(), expected, rtol=1e-6, atol=1e-10)
+    if status == 1:  # the traceback of a bug, on request
+        monkeypatch.setenv("GRADEXPLAIN_TRACEBACK", "1")
+        with pytest.raises(ZeroDivisionError):
+            main([*argv, "--force"])
 
 
 # ---------------------------------------------------------------- real processes
