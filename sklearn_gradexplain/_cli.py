@@ -82,12 +82,15 @@ def _build_parser():
         "2 bad input, 130 interrupted.",
     )
     explain.add_argument(
-        "model", help="fitted estimator: a .skops file, or a joblib/pickle file"
+        "model",
+        metavar="MODEL",
+        help="fitted estimator: a .skops file, or a joblib/pickle file",
     )
-    explain.add_argument("data", help="CSV file with a header row")
+    explain.add_argument("data", metavar="DATA.csv", help="CSV file with a header row")
     explain.add_argument(
         "--out",
         required=True,
+        metavar="FILE.csv",
         help="CSV file for the attributions (never an input; an existing file is "
         "replaced only with --force)",
     )
@@ -95,15 +98,20 @@ def _build_parser():
         "--force", action="store_true", help="replace an existing --out file"
     )
     explain.add_argument(
-        "--label-column", help="column of the CSV to drop before explaining"
+        "--label-column",
+        metavar="COL",
+        help="column of the CSV to drop before explaining",
     )
     explain.add_argument(
         "--id-column",
+        metavar="COL",
         help="column of the CSV identifying the rows: kept out of the features and "
         "written as the first column of --out",
     )
     explain.add_argument(
-        "--target", help="class label (classifiers) or output index to explain"
+        "--target",
+        metavar="CLASS",
+        help="class label (classifiers) or output index to explain",
     )
     explain.add_argument(
         "--attribution", default="gradient", choices=sorted(SHORTHANDS)
@@ -115,12 +123,14 @@ def _build_parser():
         "--step",
         type=float,
         default=None,
+        metavar="H",
         help="finite-difference step (relative to each feature's scale)",
     )
     explain.add_argument(
         "--n-jobs",
         type=int,
         default=None,
+        metavar="N",
         help="joblib workers for finite differences (-1: every core)",
     )
     explain.add_argument(
@@ -141,7 +151,11 @@ def _build_parser():
         "(scaled for gradients, importance for attributions already in output units)",
     )
     explain.add_argument(
-        "--top", type=int, default=20, help="rows of the summary table (default 20)"
+        "--top",
+        type=int,
+        default=20,
+        metavar="N",
+        help="rows of the summary table (default 20)",
     )
     explain.add_argument("--verbose", action="store_true", help="progress bar")
     return parser

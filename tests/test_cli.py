@@ -811,6 +811,22 @@ def test_skops_model_is_loaded_without_a_note(files, tmp_path, capsys):
     assert capsys.readouterr().err == ""  # only trusted types, no code run
     expected = _analytic(pipeline, frame)[:, 0]
     assert_allclose(pd.read_csv(out).to_numpy(), expected, rtol=1e-6, atol=1e-10)
+    # a skops file is recognised by its content too, whatever its name
+    (tmp_path / "model.bin").write_bytes((tmp_path / "model.skops").read_bytes())
+    argv = ["explain", str(tmp_path / "model.bin"), str(folder / "data.csv")]
+    assert main([*argv, "--label-column", "label", "--out", str(out), "--force"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_skops_file_without_skops_installed(files, tmp_path, monkeypatch, capsys):
+    folder = files[0]
+    (tmp_path / "model.skops").write_bytes(b"PK")  # never opened: skops is missing
+    monkeypatch.setitem(sys.modules, "skops", None)  # import skops raises ImportError
+    monkeypatch.setitem(sys.modules, "skops.io", None)
+    argv = ["explain", str(tmp_path / "model.skops"), str(folder / "data.csv")]
+    assert main([*argv, "--out", str(tmp_path / "out.csv")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "sklearn-gradexplain[skops]" in lines[0]
 
 
 def test_skops_untrusted_types_are_refused_unless_trusted(files, models, tmp_path):
