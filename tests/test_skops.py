@@ -245,6 +245,48 @@ def test_skops_file_of_an_explainer(tmp_path):
     assert_array_equal(loaded.completeness_delta(X), explainer.completeness_delta(X))
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"categorical_features": ["colour"]},
+        {"categorical_features": ["colour"], "attribution": "integrated_gradients"},
+        {"explain_at": "columntransformer", "attribution": "gradient_x_input"},
+    ],
+    ids=["switch effects", "switch effects + IG", "explain_at"],
+)
+def test_categorical_explainers_round_trip(params):
+    """Switch effects keep their category table; explain_at its column mapping."""
+    pytest.importorskip(
+        "sklearn_gradexplain._categorical", reason="categorical inputs not in this tree"
+    )
+    pd = pytest.importorskip("pandas")
+    from sklearn.compose import make_column_transformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(
+        {
+            "size": rng.normal(size=60),
+            "weight": rng.normal(size=60) * 100,
+            "colour": rng.choice(["red", "green", "blue"], 60),
+        }
+    )
+    y = (X["size"] + (X["colour"] == "red") > 0.5).astype(int)
+    model = make_pipeline(
+        make_column_transformer(
+            (OneHotEncoder(), ["colour"]), remainder=StandardScaler()
+        ),
+        LogisticRegression(),
+    )
+    explainer = GradientExplainer(model, **params).fit(X, y)
+    loaded, untrusted = _round_trip(explainer)
+    assert set(untrusted) <= set(trusted_types())
+    assert_array_equal(loaded.explain(X), explainer.explain(X))
+    assert_array_equal(loaded.transform(X), explainer.transform(X))
+    assert loaded.summary().equals(explainer.summary())
+
+
 # ---------------------------------------------------------------- torch modules
 try:
     import torch

@@ -29,6 +29,7 @@ _STATE_TYPES = (
     ("sklearn_gradexplain._statistics", "ColumnMoments"),
     ("sklearn_gradexplain._statistics", "_SparseMoments"),
     ("sklearn_gradexplain._response", "OutputSelection"),
+    ("sklearn_gradexplain._categorical", "CategoryTable"),
 )
 
 
@@ -44,9 +45,10 @@ def trusted_types():
     selector, :class:`~sklearn_gradexplain.TorchModel`), every attribution object
     (the registered shorthands included), :class:`~sklearn_gradexplain.FiniteDifference`
     and the fitted state the estimators hold (running statistics, the selected
-    outputs). Loading them runs no code from the file: skops creates each object and
-    sets its attributes. The wrapped model's types are not included; a skorch net or
-    a torch module needs its own (see the skops page of the documentation).
+    outputs, the categories of ``categorical_features``). Loading them runs no code
+    from the file: skops creates each object and sets its attributes. The wrapped
+    model's types are not included; a skorch net or a torch module needs its own
+    (see the skops page of the documentation).
 
     Returns
     -------
@@ -76,7 +78,9 @@ def trusted_types():
     classes.update(cls for cls, _ in REGISTRY.values())
     names = {_qualified(cls) for cls in classes}
     for module_name, name in _STATE_TYPES:
-        cls = getattr(importlib.import_module(module_name), name, None)
-        if cls is not None:  # a state type that is gone is simply not listed
-            names.add(_qualified(cls))
+        try:
+            cls = getattr(importlib.import_module(module_name), name)
+        except (ImportError, AttributeError):  # not in this version: nothing to trust
+            continue
+        names.add(_qualified(cls))
     return sorted(names)
