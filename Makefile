@@ -26,6 +26,8 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q "$(TORCH)"
 	$(PIP) install -q -e ".[$(EXTRAS)]" "$(TORCH)"
+	# zennit (the LRP reference) requires torchvision, which would replace torch
+	$(PIP) install -q --no-deps "zennit>=0.5"
 	touch $(STAMP)
 
 $(BASE_STAMP): pyproject.toml

@@ -86,17 +86,41 @@ def _is_frozen(estimator):
     return unwrap_model(estimator) is not estimator
 
 
+def _naming_rows(exc, where):
+    """``exc`` with ``where`` appended (a RuntimeError if it cannot be rebuilt)."""
+    message = f"{exc} ({where})"
+    try:
+        return type(exc)(message)
+    except Exception:
+        return RuntimeError(message)
+
+
 def _run_chunk(attribution, engine, points, start, stop):
     """Attribute one chunk; an error names the rows it was raised on."""
     try:
         return attribution.attribute(engine, points)
     except Exception as exc:
-        message = f"{exc} (raised while explaining rows {start}:{stop})"
-        try:
-            error = type(exc)(message)
-        except Exception:
-            error = RuntimeError(message)
-        raise error from exc
+        raise _naming_rows(exc, f"raised while explaining rows {start}:{stop}") from exc
+
+
+class _first_call:  # noqa: N801 (used as a context manager)
+    """Errors of the model's first call (the probe rows) name those rows too."""
+
+    def __init__(self, n_rows):
+        self.n_rows = n_rows
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, traceback):
+        if exc is None or not isinstance(exc, Exception):
+            return False
+        if "(raised while explaining rows" in str(exc):
+            return False
+        raise _naming_rows(
+            exc,
+            f"raised while explaining rows 0:{self.n_rows}, the model's first call",
+        ) from exc
 
 
 class _TorchNumpy:
@@ -733,7 +757,8 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
                 held=_held_of(function),
             )
             if fitting:  # the outputs are fixed from the response on a few rows
-                raw = engine.raw_response(probe)
+                with _first_call(len(probe)):
+                    raw = engine.raw_response(probe)
                 self.outputs_ = self._select_outputs(model, raw, probe)
                 self.n_outputs_ = self.outputs_.n_outputs
                 engine.with_outputs(self.outputs_)
@@ -742,7 +767,8 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         composer = self._composer(model)
         dtype = np.float32 if data.Z.dtype == np.float32 else np.float64
         if fitting:
-            probe_raw = raw(composer(probe))
+            with _first_call(len(probe)):
+                probe_raw = raw(composer(probe))
             self.outputs_ = self._select_outputs(model, probe_raw, probe)
             self.n_outputs_ = self.outputs_.n_outputs
             options = self.method if isinstance(self.method, FiniteDifference) else None
@@ -791,7 +817,8 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
     def _select_outputs(self, model, raw, probe):
         n_labels = None
         if is_classifier(model) and not is_torch_net(model):
-            prediction = np.asarray(model.predict(self._composer(model)(probe)))
+            with _first_call(len(probe)):
+                prediction = np.asarray(model.predict(self._composer(model)(probe)))
             if prediction.ndim == 2 and prediction.shape[1] > 1:
                 n_labels = prediction.shape[1]
         return select_outputs(model, self.response_method_, self.target, raw, n_labels)

@@ -517,11 +517,8 @@ def _first_line(exc):
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
-
-
 def _frames(exc):
-    """(function name, file) of every frame ``exc`` and its causes went through."""
+    """The names of the functions ``exc`` and its causes went through."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
@@ -529,7 +526,7 @@ def _frames(exc):
         traceback = exc.__traceback__
         while traceback is not None:
             code = traceback.tb_frame.f_code
-            frames.append((code.co_name, os.path.abspath(code.co_filename)))
+            frames.append(code.co_name)
             traceback = traceback.tb_next
         yield str(exc), frames
         exc = exc.__cause__ or exc.__context__
@@ -539,24 +536,19 @@ def _failure(exc):
     """Where the run failed: ``"chunk"`` (the batching loop, whose errors name the
     rows), ``"probe"`` (the model raised on the first rows, called to read the shape
     of its response) or ``None`` (the library refused the input before any work)."""
-    for text, frames in _frames(exc):
-        names = [name for name, _ in frames]
+    for text, names in _frames(exc):
+        if "the model's first call" in text:
+            return "probe"
         if "raised while explaining rows" in text or {
             "_attribution_chunks",
             "_run_chunk",
         } & set(names):
             return "chunk"
-        if "_engine" in names:  # the model is first called there, on a few rows
-            beyond = frames[names.index("_engine") + 1 :]
-            if any(not path.startswith(_PACKAGE) for _, path in beyond):
-                return "probe"
     return None
 
 
 def _fit(explainer, X):
     """Fit the explainer on ``X``; errors become :class:`CommandError`/`RunError`."""
-    from ._base import _PROBE_ROWS
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -566,10 +558,9 @@ def _fit(explainer, X):
             where = _failure(exc)
             if where == "chunk":
                 raise RunError(f"the run failed: {message}") from None
-            if where == "probe":
+            if where == "probe":  # the library names the rows of the first call
                 raise RunError(
-                    f"the run failed: the model raised {type(exc).__name__}: {message} "
-                    f"(on rows 0:{min(len(X), _PROBE_ROWS)}, its first call)"
+                    f"the run failed: the model raised {type(exc).__name__}: {message}"
                 ) from None
             if isinstance(exc, ValueError | TypeError):
                 raise CommandError(message) from None

@@ -42,7 +42,8 @@ class GradientExplainer(TransformerMixin, BaseGradientExplainer):
         :mod:`sklearn_gradexplain.attributions` (``IntegratedGradients(n_steps=...)``,
         ``SmoothGrad(...)``, ...) or a shorthand for one with its defaults
         (``"gradient"``, ``"gradient_x_input"``, ``"integrated_gradients"``,
-        ``"smoothgrad"``, ``"vargrad"``, ``"lrp"``). A fitted clone is kept as
+        ``"expected_gradients"``, ``"smoothgrad"``, ``"vargrad"``, ``"lrp"``). A
+        fitted clone is kept as
         ``attribution_``; its parameters are grid-searched as
         ``attribution__<name>``.
     method : {"auto", "autograd", "finite_difference"} or FiniteDifference, \

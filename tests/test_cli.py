@@ -648,7 +648,7 @@ def test_model_raising_on_its_first_rows_exits_1(
     lines = _errors(capsys.readouterr().err)
     assert lines == [
         f"{ERROR}the run failed: the model raised {error}: cannot score x0 above "
-        "1000.0 (on rows 0:8, its first call)"
+        "1000.0 (raised while explaining rows 0:8, the model's first call)"
     ]
     assert out.read_text() == "an old result\n"
     assert _leftovers(tmp_path) == []

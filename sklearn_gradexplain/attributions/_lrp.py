@@ -25,7 +25,10 @@ class LRP(BaseAttribution):
     - ``"epsilon"``: the denominator z_k + ε·sign(z_k), sign(0) = 1;
     - ``"zplus"``: only the positive contributions (a_j w_jk)⁺;
     - ``"alpha2beta1"``: 2 × the positive share − 1 × the negative share;
-    - ``"gamma"``: weights w + γ·w⁺ (Montavon et al. 2019).
+    - ``"gamma"``: weights w + γ·w⁺ (Montavon et al. 2019), generalized as in
+      zennit: a unit whose output z_k (bias included) is positive shares its
+      relevance with weights w + γ·w⁺ on positive inputs and w + γ·w⁻ on negative
+      ones; a unit with z_k < 0 with the two exchanged.
 
     Needs the autograd engine and a supported network: an ``nn.Sequential`` (a
     skorch net's ``module_``, a :class:`~sklearn_gradexplain.TorchModel`) or an
