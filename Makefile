@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
-EXTRAS := torch,plot,dask,progress,tests,docs
+EXTRAS := torch,plot,dask,progress,tests,docs,skops,shap,mlflow,polars,ray
 BASE_VENV := .venv-base
 BASE_STAMP := $(BASE_VENV)/.installed
 TORCH := torch==2.13.0
@@ -59,8 +59,8 @@ docs: $(STAMP)
 	$(PY) -m sphinx -W -b html docs docs/_build/html
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check sklearn_gradexplain tests benchmarks
-	$(VENV)/bin/ruff format --check sklearn_gradexplain tests benchmarks
+	$(VENV)/bin/ruff check sklearn_gradexplain tests benchmarks docs
+	$(VENV)/bin/ruff format --check sklearn_gradexplain tests benchmarks docs
 
 clean:
 	rm -rf $(VENV) $(BASE_VENV) docs/_build demo_output

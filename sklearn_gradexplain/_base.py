@@ -350,7 +350,7 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
                     ensure_all_finite=finite,
                 )
             except ValueError as exc:
-                _raise_input_error(X, exc, explained=None)
+                _raise_input_error(as_pandas(X), exc, explained=None)
                 raise
             if reset:
                 self.feature_indices_ = np.arange(Z.shape[1])
@@ -863,7 +863,13 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         if effective_n_jobs(n_jobs) == 1:  # in this thread: no dispatch to pay for
             results = tasks(lambda function: function)
         else:
-            results = Parallel(n_jobs=n_jobs, return_as="generator")(tasks(delayed))
+            try:
+                parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+            except ValueError as exc:  # a backend without generators (ray): a list,
+                if "return_as" not in str(exc):  # held whole until consumed
+                    raise
+                parallel = Parallel(n_jobs=n_jobs, return_as="list")
+            results = parallel(tasks(delayed))
         if self.verbose:
             from tqdm.auto import tqdm
 

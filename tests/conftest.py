@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-OPTIONAL = ("torch", "skorch", "matplotlib", "tqdm", "pandas")
+OPTIONAL = ("torch", "skorch", "matplotlib", "tqdm", "pandas", "shap", "mlflow")
 # doctests that need a package without importing it in their examples
 NEEDS = {
     "sklearn_gradexplain._demo.run_demo": ("torch", "skorch", "matplotlib"),

@@ -93,8 +93,9 @@ scaled = table["scaled_importance"].to_numpy()
 print(f"{'column':>18}  {'IG':>6}  {'switch/grad':>11}  {'permutation':>11}")
 for name, a, b, c in zip(X.columns, ig_importance, scaled, permutation, strict=True):
     print(f"{name:>18}  {a:6.3f}  {b:11.3f}  {c:11.3f}")
+rho_ig = spearmanr(ig_importance, permutation).statistic
+rho_scaled = spearmanr(scaled, permutation).statistic
 print(
-    "Spearman with permutation importance: "
-    f"integrated gradients {spearmanr(ig_importance, permutation).statistic:.2f}, "
-    f"switch effects and scaled gradients {spearmanr(scaled, permutation).statistic:.2f}"
+    f"Spearman with permutation importance: integrated gradients {rho_ig:.2f}, "
+    f"switch effects and scaled gradients {rho_scaled:.2f}"
 )
