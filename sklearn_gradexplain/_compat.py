@@ -112,6 +112,84 @@ def torch_with_submodule(module, path, replacement):
     return clone
 
 
+class StoredTensor:
+    """A torch tensor as a numpy array (what :func:`torch_module_as_arrays` holds)."""
+
+    def __init__(self, values, requires_grad, parameter):
+        self.values = values
+        self.requires_grad = requires_grad
+        self.parameter = parameter
+
+
+def torch_module_as_arrays(module, memo=None):
+    """A copy of ``module``'s tree whose tensors are :class:`StoredTensor` arrays.
+
+    Every module's ``__dict__`` is copied, with its parameters, buffers and tensor
+    attributes stored as numpy arrays (on the CPU) and its children converted in turn;
+    ``module`` is not changed. Shared modules and tensors stay shared. Used to store a
+    module in formats without tensors (skops); checked against torch 2.13.
+    """
+    import torch
+
+    memo = {} if memo is None else memo
+
+    def stored(value):
+        if isinstance(value, torch.Tensor):
+            if id(value) not in memo:
+                memo[id(value)] = StoredTensor(
+                    value.detach().cpu().numpy().copy(),
+                    bool(value.requires_grad),
+                    isinstance(value, torch.nn.Parameter),
+                )
+            return memo[id(value)]
+        if isinstance(value, torch.nn.Module):
+            return torch_module_as_arrays(value, memo)
+        return value
+
+    if id(module) in memo:
+        return memo[id(module)]
+    clone = memo[id(module)] = object.__new__(type(module))
+    state = {}
+    for name, value in module.__dict__.items():
+        if name in ("_parameters", "_buffers", "_modules"):
+            value = {key: stored(item) for key, item in value.items()}
+        state[name] = stored(value)
+    object.__setattr__(clone, "__dict__", state)
+    return clone
+
+
+def torch_module_from_arrays(module, memo=None):
+    """Undo :func:`torch_module_as_arrays` in place (its copy is not the user's)."""
+    import torch
+
+    memo = {} if memo is None else memo
+
+    def restored(value):
+        if isinstance(value, StoredTensor):
+            if id(value) not in memo:
+                tensor = torch.from_numpy(value.values.copy())
+                memo[id(value)] = (
+                    torch.nn.Parameter(tensor, requires_grad=value.requires_grad)
+                    if value.parameter
+                    else tensor.requires_grad_(value.requires_grad)
+                )
+            return memo[id(value)]
+        if isinstance(value, torch.nn.Module):
+            return torch_module_from_arrays(value, memo)
+        return value
+
+    if id(module) in memo:
+        return module
+    memo[id(module)] = module
+    state = module.__dict__
+    for name, value in list(state.items()):
+        if name in ("_parameters", "_buffers", "_modules"):
+            state[name] = {key: restored(item) for key, item in value.items()}
+        else:
+            state[name] = restored(value)
+    return module
+
+
 def onehot_output_sizes(encoder):
     """Indicator columns per input column of a fitted ``OneHotEncoder``.
 

@@ -1,5 +1,7 @@
 """TorchModel: a trained ``torch.nn.Module`` as a prefit scikit-learn estimator."""
 
+import sys
+
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.metrics import accuracy_score, r2_score
@@ -8,7 +10,19 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from ._compat import HasMethods, StrOptions, TorchDevice, _fit_context
+from ._compat import (
+    HasMethods,
+    StrOptions,
+    TorchDevice,
+    _fit_context,
+    torch_module_as_arrays,
+    torch_module_from_arrays,
+)
+
+
+def _is_torch_module(obj):
+    torch = sys.modules.get("torch")  # no torch module exists without torch imported
+    return torch is not None and isinstance(obj, torch.nn.Module)
 
 
 def _has_logits(self):
@@ -105,6 +119,19 @@ class TorchModel(BaseEstimator):
         tags.regressor_tags = None if classifier else RegressorTags()
         tags.target_tags.required = False
         return tags
+
+    def __getstate__(self):
+        # the module's tensors as numpy arrays: skops has no representation for
+        # torch tensors (pickle stores them the same way, on the CPU)
+        state = super().__getstate__()
+        if _is_torch_module(state.get("module")):
+            state = {**state, "module": torch_module_as_arrays(state["module"])}
+        return state
+
+    def __setstate__(self, state):
+        if _is_torch_module(state.get("module")):
+            state = {**state, "module": torch_module_from_arrays(state["module"])}
+        super().__setstate__(state)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

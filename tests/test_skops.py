@@ -310,6 +310,19 @@ if torch is not None:
         def forward(self, X):
             return self.layers(X)
 
+    class _TiedNet(_Net):
+        """Tied weights, a buffer, a frozen parameter and a tensor attribute."""
+
+        def __init__(self):
+            super().__init__()
+            self.norm = nn.BatchNorm1d(3, dtype=torch.float64)
+            self.again = self.layers[0]  # the same Linear twice
+            self.layers[2].bias.requires_grad_(False)
+            self.scale = torch.tensor(0.5, dtype=torch.float64)
+
+        def forward(self, X):
+            return self.scale * self.layers(self.norm(X)) + self.again(X)[:, :2]
+
 
 def _linear_net():
     torch.manual_seed(0)
@@ -317,22 +330,58 @@ def _linear_net():
 
 
 def test_torch_model_with_parameters_round_trip():
-    """A trained module's tensors: skops has no representation for torch tensors.
+    """A trained module's tensors are stored as arrays: bit-identical outputs back,
+    parameters, buffers, sharing and ``requires_grad`` as they were, and nothing of
+    the user's module changed. Only torch's and the user's module types (and ours)
+    need trusting."""
+    pytest.importorskip("torch")
+    X, y = _data("classification")
+    torch.manual_seed(0)
+    module = _TiedNet()
+    module.train()
+    module(torch.tensor(X))  # running statistics away from their initial values
+    module.eval()
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    model = TorchModel(module, classes=[0, 1]).fit(X)
+    explainer = GradientExplainer(model).fit(X, y)
+    data = sio.dumps(explainer)
+    untrusted = sio.get_untrusted_types(data=data)
+    assert {t for t in untrusted if t not in trusted_types()} == {
+        f"{_TiedNet.__module__}._TiedNet",
+        "torch.nn.modules.batchnorm.BatchNorm1d",
+        "torch.nn.modules.container.Sequential",
+        "torch.nn.modules.linear.Linear",
+        "torch.nn.modules.activation.Tanh",
+    }
+    loaded = sio.loads(data, trusted=untrusted)
+    restored = loaded.estimator_.module
+    assert restored is not module
+    assert restored.again is restored.layers[0]  # still shared
+    assert isinstance(restored.layers[0].weight, nn.Parameter)
+    assert not restored.layers[2].bias.requires_grad
+    assert restored.layers[0].weight.requires_grad
+    assert isinstance(restored.scale, torch.Tensor) and float(restored.scale) == 0.5
+    for name, value in restored.state_dict().items():
+        assert torch.equal(value, before[name]), name
+    assert_array_equal(loaded.estimator_.predict_proba(X), model.predict_proba(X))
+    assert_array_equal(loaded.explain(X), explainer.explain(X))
+    for name, value in module.state_dict().items():  # the user's module untouched
+        assert torch.equal(value, before[name]), name
+    assert isinstance(module.layers[0].weight, nn.Parameter)
 
-    ``TorchModel`` would need to store its module's parameters and buffers as arrays
-    (``__getstate__``/``__setstate__``, see docs/skops.rst); until then ``dump``
-    raises, and this test says so.
-    """
+
+def test_torch_model_pickles_and_deep_copies():
+    """pickle and copy.deepcopy go the same way: equal outputs, separate tensors."""
+    import copy
+    import pickle
+
     pytest.importorskip("torch")
     X, _ = _data("classification")
     model = TorchModel(_linear_net(), classes=[0, 1]).fit(X)
-    try:
-        data = sio.dumps(model)
-    except RuntimeError as exc:  # skops cannot rebuild a torch.Tensor
-        assert "TensorBase" in str(exc)
-        pytest.xfail("skops cannot store torch tensors (TorchModel keeps a module)")
-    loaded = sio.loads(data, trusted=sio.get_untrusted_types(data=data))
-    assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    for other in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        assert_array_equal(other.predict_proba(X), model.predict_proba(X))
+        weight = other.module.layers[0].weight
+        assert weight.data_ptr() != model.module.layers[0].weight.data_ptr()
 
 
 def test_skorch_net_round_trip_needs_its_types_trusted():

@@ -30,6 +30,7 @@ _STATE_TYPES = (
     ("sklearn_gradexplain._statistics", "_SparseMoments"),
     ("sklearn_gradexplain._response", "OutputSelection"),
     ("sklearn_gradexplain._categorical", "CategoryTable"),
+    ("sklearn_gradexplain._compat", "StoredTensor"),  # a TorchModel's module tensors
 )
 
 
