@@ -6,7 +6,7 @@ from sklearn.base import TransformerMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseGradientExplainer, _estimator_has, _is_frozen
+from ._base import BaseGradientExplainer, _is_frozen, _ModelMethodsMixin
 from ._compat import StrOptions, _fit_context, check_sample_weight
 from .attributions import get_attribution
 from .exceptions import _warn
@@ -23,7 +23,7 @@ def _has_reference(self):
     )
 
 
-class GradientExplainer(TransformerMixin, BaseGradientExplainer):
+class GradientExplainer(_ModelMethodsMixin, TransformerMixin, BaseGradientExplainer):
     """Explain a model by the gradient of its prediction with respect to its input.
 
     ``fit`` fits a clone of ``estimator`` (unless it is a ``FrozenEstimator``) and
@@ -449,65 +449,3 @@ default="auto"
                 engine, points, values
             )
         return self._shape(delta)
-
-    @available_if(_estimator_has("predict"))
-    def predict(self, X):
-        """``estimator_.predict``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y_pred : ndarray
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict(X)
-
-    @available_if(_estimator_has("predict_proba"))
-    def predict_proba(self, X):
-        """``estimator_.predict_proba``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict_proba(X)
-
-    @available_if(_estimator_has("decision_function"))
-    def decision_function(self, X):
-        """``estimator_.decision_function``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : ndarray
-        """
-        check_is_fitted(self)
-        return self.estimator_.decision_function(X)
-
-    @available_if(_estimator_has("score"))
-    def score(self, X, y, **params):
-        """``estimator_.score``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like
-        **params : dict
-
-        Returns
-        -------
-        score : float
-        """
-        check_is_fitted(self)
-        return self.estimator_.score(X, y, **params)

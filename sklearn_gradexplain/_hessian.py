@@ -11,11 +11,10 @@ from numbers import Integral
 
 import numpy as np
 from joblib import effective_n_jobs
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseGradientExplainer, _estimator_has, _run_chunk
+from ._base import BaseGradientExplainer, _ModelMethodsMixin, _run_chunk
 from ._compat import Interval, StrOptions, _fit_context, check_sample_weight
 from ._engines._hessian import (
     auto_second_step,
@@ -67,7 +66,7 @@ class _SecondOrder:
         return self.n_steps * (self.n_steps + 1) // 2  # distinct products α_a β_b
 
 
-class HessianExplainer(BaseGradientExplainer):
+class HessianExplainer(_ModelMethodsMixin, BaseGradientExplainer):
     """Explain a model by the Hessian of its prediction: feature interactions.
 
     ``kind="hessian"`` gives, per sample, the Hessian ∂²f/∂x_j∂x_l of each explained
@@ -386,68 +385,6 @@ default="auto"
         if out is None:
             raise ValueError("Found array with 0 sample(s); at least 1 is required.")
         return self._shape(out)
-
-    @available_if(_estimator_has("predict"))
-    def predict(self, X):
-        """``estimator_.predict``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y_pred : ndarray
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict(X)
-
-    @available_if(_estimator_has("predict_proba"))
-    def predict_proba(self, X):
-        """``estimator_.predict_proba``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict_proba(X)
-
-    @available_if(_estimator_has("decision_function"))
-    def decision_function(self, X):
-        """``estimator_.decision_function``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : ndarray
-        """
-        check_is_fitted(self)
-        return self.estimator_.decision_function(X)
-
-    @available_if(_estimator_has("score"))
-    def score(self, X, y, **params):
-        """``estimator_.score``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like
-        **params : dict
-
-        Returns
-        -------
-        score : float
-        """
-        check_is_fitted(self)
-        return self.estimator_.score(X, y, **params)
 
 
 def _check_second_difference_width(n_features):
