@@ -9,6 +9,9 @@ so that ``fit`` holds a few chunks and never a copy of the data, and so that
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils.validation import validate_data
+
+from ._compat import check_sample_weight
 
 #: Rows per chunk when a statistic is computed over a whole data set.
 _SUMMARY_BYTES = 2**20  # a few such temporaries at most: fit stays flat
@@ -236,3 +239,21 @@ def weighted_median(X, sample_weight=None):
         ]
         medians[j] = 0.5 * (lower + upper)
     return medians
+
+
+def validate_columns(estimator, X, sample_weight=None):
+    """``(X, sample_weight)`` checked for an estimator of column statistics.
+
+    The explained columns (dense or sparse, NaN marking missing cells) as float, and
+    the frequency weights of the rows; records ``n_features_in_`` on ``estimator``.
+    """
+    X = validate_data(
+        estimator,
+        X,
+        accept_sparse=("csr", "csc"),
+        dtype=(np.float64, np.float32),
+        ensure_all_finite="allow-nan",
+    )
+    if sample_weight is not None:
+        sample_weight = check_sample_weight(sample_weight, X)
+    return X, sample_weight

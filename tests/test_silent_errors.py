@@ -76,6 +76,18 @@ def test_forest_with_all_zero_gradients_warns(cancer):
     assert warned and "step" in str(warned[0].message)
 
 
+def test_zero_gradient_remedy_is_a_step_larger_than_the_one_given(cancer):
+    """At step=0.1 the remedy cannot be step=0.1 again: it names the larger probe."""
+    X, y = cancer
+    forest = RandomForestClassifier(n_estimators=10, random_state=0)
+    _, caught = _fit_recording(
+        GradientExplainer(forest, method=FiniteDifference(step=0.1)), X, y
+    )
+    messages = [str(w.message) for w in _ours(caught, ZeroGradientWarning)]
+    assert messages and "FiniteDifference(step=0.5)" in messages[0]
+    assert "step=0.1)" not in messages[0]
+
+
 # ---------------------------------------------------------------- 2. jumps
 def _categories(seed=0, n=300, d=3):
     rng = np.random.default_rng(seed)

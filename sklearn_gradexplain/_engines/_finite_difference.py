@@ -11,11 +11,11 @@ from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from .._compat import Interval, StrOptions, _fit_context, check_sample_weight
+from .._compat import Interval, StrOptions, _fit_context
 from .._inputs import concat_points
-from .._statistics import ColumnSummary
+from .._statistics import ColumnSummary, validate_columns
 from ..exceptions import DiscontinuityWarning, ZeroGradientWarning, _warn
 
 AUTO_STEPS = {
@@ -113,15 +113,7 @@ class FiniteDifference(BaseEstimator):
         self : FiniteDifference
             The fitted options.
         """
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=("csr", "csc"),
-            dtype=(np.float64, np.float32),
-            ensure_all_finite="allow-nan",
-        )
-        if sample_weight is not None:
-            sample_weight = check_sample_weight(sample_weight, X)
+        X, sample_weight = validate_columns(self, X, sample_weight)
         self.scale_ = ColumnSummary(X, sample_weight).std
         return self
 
@@ -613,8 +605,9 @@ class _FiniteDifferenceCheck:
                 f"{_named(flagged, self.feature_names)} are exactly zero, yet larger "
                 "steps change the output: the model is piecewise constant in them "
                 "(trees, boosting, kNN, coded categories), so its derivative is zero "
-                "almost everywhere. A larger step (FiniteDifference(step=0.1)) "
-                "measures its sensitivity; SmoothGrad averages over a neighbourhood; "
+                f"almost everywhere. A larger step (FiniteDifference(step="
+                f"{min(probe_steps):g})) measures its sensitivity; SmoothGrad "
+                "averages over a neighbourhood; "
                 "integer-coded categories belong in categorical_features=.",
                 ZeroGradientWarning,
             )

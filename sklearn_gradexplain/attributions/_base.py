@@ -10,11 +10,11 @@ columns of the fit data (a baseline, noise draws, background rows). Subclasses i
 
 from numbers import Integral
 
-import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from .._compat import _fit_context, check_sample_weight
+from .._compat import _fit_context
+from .._statistics import validate_columns
 
 #: String shorthand -> (class, parameters) of the object it stands for.
 REGISTRY = {}
@@ -109,15 +109,7 @@ class BaseAttribution(BaseEstimator):
         self : object
             The fitted attribution.
         """
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=("csr", "csc"),
-            dtype=(np.float64, np.float32),
-            ensure_all_finite="allow-nan",
-        )
-        if sample_weight is not None:
-            sample_weight = check_sample_weight(sample_weight, X)
+        X, sample_weight = validate_columns(self, X, sample_weight)
         self._fit(X, sample_weight)
         self.is_fitted_ = True
         return self
