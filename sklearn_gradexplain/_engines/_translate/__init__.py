@@ -23,6 +23,7 @@ into tensors once, so the model is never modified and translation stays cheap
 from ...exceptions import NotDifferentiableError
 from . import (  # noqa: F401
     _compose,
+    _impute,
     _kernel,
     _linear,
     _neural,
