@@ -23,11 +23,18 @@ into tensors once, so the model is never modified and translation stays cheap
 from ...exceptions import NotDifferentiableError
 from . import (  # noqa: F401
     _compose,
+    _cross_decomposition,
+    _dummy,
+    _glm,
     _impute,
+    _isotonic,
     _kernel,
     _linear,
+    _naive_bayes,
+    _neighbors,
     _neural,
     _preprocessing,
+    _semi_supervised,
 )
 from ._neural import mlp_to_sequential  # noqa: F401
 from ._registry import Blocked, Context, translate_step
