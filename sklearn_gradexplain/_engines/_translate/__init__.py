@@ -25,6 +25,7 @@ from . import (  # noqa: F401
     _compose,
     _cross_decomposition,
     _dummy,
+    _gaussian_process,
     _glm,
     _impute,
     _isotonic,
