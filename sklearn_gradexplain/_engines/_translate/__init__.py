@@ -31,6 +31,7 @@ from . import (  # noqa: F401
     _isotonic,
     _kernel,
     _linear,
+    _meta,
     _naive_bayes,
     _neighbors,
     _neural,
