@@ -108,7 +108,7 @@ def translation_of(model):
 
 def translate_step(model, method, ctx):
     """Translate ``model``'s ``method`` (a response method or ``"transform"``)."""
-    if is_torch_net(model):
+    if type(model) not in _TRANSLATIONS and is_torch_net(model):
         return _torch_net(model, method, ctx)
     return translation_of(model)(model, method, ctx)
 
