@@ -552,3 +552,27 @@ def test_torch_net_in_the_middle_is_not_translated():
         NotDifferentiableError, match=r"TorchModel \(step 'net' of the Pipeline\)"
     ):
         translate(model, "predict_proba", torch.float64, "cpu")
+
+
+def test_bagging_estimators_that_saw_fewer_classes():
+    """BaggingClassifier adds each one's probabilities into its own classes' columns."""
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    X, y = _data("multiclass")
+    y = np.where(np.arange(len(y)) < 3, 2, np.where(np.arange(len(y)) < 20, 1, 0))
+    # LDA takes no sample_weight: bagging fits it on the drawn rows only
+    model = BaggingClassifier(
+        LinearDiscriminantAnalysis(), n_estimators=6, max_samples=12, random_state=0
+    ).fit(X, y)
+    assert {len(e.classes_) for e in model.estimators_} == {2, 3}
+    _check(model, X, y, ["predict_proba"])
+
+
+@pytest.mark.filterwarnings("ignore:Label not 2 is present in all training examples")
+def test_one_vs_rest_with_a_constant_label():
+    """A label in no training row: OneVsRestClassifier keeps a constant predictor."""
+    X, y = _data("multiclass")
+    Y = np.c_[y == 0, y == 1, np.zeros(len(y))].astype(int)
+    model = OneVsRestClassifier(LogisticRegression()).fit(X, Y)
+    assert type(model.estimators_[2]).__name__ == "_ConstantPredictor"
+    _check(model, X, Y, P)

@@ -50,6 +50,16 @@ def _where(model, part):
     return f"{part} of the {type(model).__name__}"
 
 
+def _after(ctx):
+    """The context of a part that sees transformed data, not the model's input.
+
+    ``Context.deeper`` where the context has one (rows held fixed apply to the
+    model's input only).
+    """
+    deeper = getattr(ctx, "deeper", None)
+    return ctx if deeper is None else deeper()
+
+
 def _response_values(estimator, methods, ctx, location):
     """``sklearn.utils._response._get_response_values(estimator, X, methods)``.
 
@@ -105,7 +115,10 @@ def _transformed_target(model, method, ctx):
         raise unsupported(model, method)
     regressor = located(model.regressor_, "predict", ctx, _where(model, "regressor_"))
     inverse = located(
-        model.transformer_, "inverse_transform", ctx, _where(model, "transformer_")
+        model.transformer_,
+        "inverse_transform",
+        _after(ctx),
+        _where(model, "transformer_"),
     )
     squeeze = target_training_dim(model) == 1
 
@@ -123,7 +136,7 @@ def _transformed_target(model, method, ctx):
 # ------------------------------------------------------------------ multiclass
 def _ovr_part(model, estimator, method, index, ctx):
     if is_constant_predictor(estimator):  # a class present in every row, or none
-        value = float(constant_predictor_value(estimator))
+        value = float(np.asarray(constant_predictor_value(estimator)).reshape(-1)[0])
         if method == "predict_proba":
             return constant(np.array([1 - value, value]), ctx)
         return constant(value, ctx)
@@ -316,7 +329,7 @@ def _stacking(model, method, ctx):
         raise unsupported(model, method)
     features = _stacked_features(model, ctx)
     final = located(
-        model.final_estimator_, method, ctx, _where(model, "final_estimator_")
+        model.final_estimator_, method, _after(ctx), _where(model, "final_estimator_")
     )
     return lambda X: final(features(X))
 
@@ -457,8 +470,10 @@ def _chain(model, feature_methods, output_methods, ctx):
     links = []
     for i, estimator in enumerate(model.estimators_):
         location = _where(model, f"estimators_[{i}]")
-        feature = _response_values(estimator, feature_methods, ctx, location)
-        output = _response_values(estimator, output_methods, ctx, location)
+        # the links after the first see X and the earlier links' outputs
+        part_ctx = ctx if i == 0 else _after(ctx)
+        feature = _response_values(estimator, feature_methods, part_ctx, location)
+        output = _response_values(estimator, output_methods, part_ctx, location)
         links.append((feature, output))
     inverse = np.empty_like(model.order_)
     inverse[model.order_] = np.arange(len(model.order_))
