@@ -30,6 +30,7 @@ from sklearn.model_selection import (
     FixedThresholdClassifier,
     GridSearchCV,
     HalvingGridSearchCV,
+    HalvingRandomSearchCV,
     RandomizedSearchCV,
     TunedThresholdClassifierCV,
 )
@@ -114,6 +115,18 @@ CLASSIFIERS = [
             LogisticRegression(), {"C": [0.1, 1, 10]}, cv=2, min_resources=10
         ),
         P,
+    ),
+    (
+        "HalvingRandomSearchCV",
+        lambda: HalvingRandomSearchCV(
+            LogisticRegression(),
+            {"C": [0.1, 1, 10]},
+            n_candidates=2,
+            cv=2,
+            min_resources=10,
+            random_state=0,
+        ),
+        P[:1],
     ),
     ("OneVsRest", lambda: OneVsRestClassifier(LogisticRegression()), P),
     ("OneVsRest-GaussianNB", lambda: OneVsRestClassifier(GaussianNB()), P[:1]),
