@@ -39,6 +39,37 @@ def _frozen(model, method, ctx):
     return located(model.estimator, method, ctx, "inside the FrozenEstimator")
 
 
+@register(FeatureUnion)
+def _feature_union(model, method, ctx):
+    import torch
+
+    if method != "transform":
+        raise unsupported(model, method)
+    weights = model.transformer_weights or {}
+    parts = []
+    for name, transformer in model.transformer_list:
+        # FeatureUnion._iter: "drop" is skipped, "passthrough" is the identity
+        if isinstance(transformer, str) and transformer == "drop":
+            continue
+        if isinstance(transformer, str) and transformer == "passthrough":
+            function = None
+        else:
+            location = f"transformer {name!r} of the {type(model).__name__}"
+            function = located(transformer, "transform", ctx, location)
+        parts.append((function, weights.get(name)))
+
+    def transform(X):
+        if not parts:
+            return X[:, :0]
+        outputs = []
+        for function, weight in parts:
+            out = X if function is None else function(X)
+            outputs.append(out if weight is None else out * weight)
+        return torch.cat(outputs, dim=1)
+
+    return transform
+
+
 @register(ColumnTransformer)
 def _column_transformer(model, method, ctx):
     import torch
@@ -70,37 +101,6 @@ def _column_transformer(model, method, ctx):
             outputs.append(columns if function is None else function(columns))
         if not outputs:
             return X[:, :0]
-        return torch.cat(outputs, dim=1)
-
-    return transform
-
-
-@register(FeatureUnion)
-def _feature_union(model, method, ctx):
-    import torch
-
-    if method != "transform":
-        raise unsupported(model, method)
-    weights = model.transformer_weights or {}
-    parts = []
-    for name, transformer in model.transformer_list:
-        # FeatureUnion._iter: "drop" is skipped, "passthrough" is the identity
-        if isinstance(transformer, str) and transformer == "drop":
-            continue
-        if isinstance(transformer, str) and transformer == "passthrough":
-            function = None
-        else:
-            location = f"transformer {name!r} of the {type(model).__name__}"
-            function = located(transformer, "transform", ctx, location)
-        parts.append((function, weights.get(name)))
-
-    def transform(X):
-        if not parts:
-            return X[:, :0]
-        outputs = []
-        for function, weight in parts:
-            out = X if function is None else function(X)
-            outputs.append(out if weight is None else out * weight)
         return torch.cat(outputs, dim=1)
 
     return transform
