@@ -1,4 +1,4 @@
-"""Translation of fitted scikit-learn estimators into torch (issue 4).
+"""Translation of fitted scikit-learn estimators into torch (issues 4 and 14).
 
 Every covered type is checked against the estimator's own output (forward pass to
 1e-10), its gradients against central finite differences of the estimator itself
@@ -12,12 +12,14 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from sklearn.compose import ColumnTransformer
+from sklearn.cross_decomposition import CCA, PLSCanonical, PLSRegression
 from sklearn.datasets import make_classification, make_regression
-from sklearn.decomposition import PCA, IncrementalPCA, TruncatedSVD
+from sklearn.decomposition import PCA, IncrementalPCA, KernelPCA, TruncatedSVD
 from sklearn.discriminant_analysis import (
     LinearDiscriminantAnalysis,
     QuadraticDiscriminantAnalysis,
 )
+from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
@@ -25,23 +27,40 @@ from sklearn.ensemble import (
     RandomForestRegressor,
 )
 from sklearn.frozen import FrozenEstimator
+from sklearn.gaussian_process import (
+    GaussianProcessClassifier,
+    GaussianProcessRegressor,
+)
+from sklearn.gaussian_process import kernels as gp
+from sklearn.impute import MissingIndicator, SimpleImputer
+from sklearn.isotonic import IsotonicRegression
+from sklearn.kernel_approximation import Nystroem, RBFSampler
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.linear_model import (
     BayesianRidge,
     ElasticNet,
+    GammaRegressor,
     HuberRegressor,
     Lasso,
     LinearRegression,
     LogisticRegression,
     Perceptron,
+    PoissonRegressor,
     Ridge,
     RidgeClassifier,
     SGDClassifier,
     SGDRegressor,
+    TweedieRegressor,
 )
-from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from sklearn.naive_bayes import (
+    BernoulliNB,
+    ComplementNB,
+    GaussianNB,
+    MultinomialNB,
+)
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor, NearestCentroid
 from sklearn.neural_network import MLPClassifier, MLPRegressor
-from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline, make_union
 from sklearn.preprocessing import (
     FunctionTransformer,
     MaxAbsScaler,
@@ -49,12 +68,16 @@ from sklearn.preprocessing import (
     Normalizer,
     OneHotEncoder,
     PolynomialFeatures,
+    PowerTransformer,
     RobustScaler,
+    SplineTransformer,
     StandardScaler,
 )
+from sklearn.semi_supervised import LabelPropagation, LabelSpreading
 from sklearn.svm import SVC, SVR, LinearSVC, LinearSVR, NuSVC, NuSVR
 
-from sklearn_gradexplain import GradientExplainer
+from sklearn_gradexplain import FiniteDifference, GradientExplainer
+from sklearn_gradexplain import _base as _base_module
 from sklearn_gradexplain.exceptions import NotDifferentiableError
 
 torch = pytest.importorskip("torch")
@@ -320,12 +343,17 @@ def _fit(factory, task, wrap):
         return _pipeline(factory(), wrap).fit(X, y), X, y
 
 
-def _assert_gradients_match(model, X, y, X_test, **kwargs):
+def _assert_gradients_match(
+    model, X, y, X_test, finite_difference="finite_difference", **kwargs
+):
     explainers = {
-        method: GradientExplainer(FrozenEstimator(model), method=method, **kwargs).fit(
+        name: GradientExplainer(FrozenEstimator(model), method=method, **kwargs).fit(
             X, y
         )
-        for method in ("autograd", "finite_difference")
+        for name, method in (
+            ("autograd", "autograd"),
+            ("finite_difference", finite_difference),
+        )
     }
     assert explainers["autograd"].method_ == "autograd"
     exact = explainers["autograd"].explain(X_test)
@@ -632,3 +660,653 @@ def test_cuda_matches_cpu():
     explainer = GradientExplainer(model, device="cuda").fit(X, y)
     reference = GradientExplainer(model).fit(X, y)
     assert_allclose(explainer.explain(X), reference.explain(X), rtol=1e-9, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------------
+# Model families translated for issue 14: GLMs, PLS, naive Bayes, dummies, nearest
+# centroid, label propagation, isotonic regression, Gaussian processes; kernel
+# transformers, splines and power transforms; imputers.
+# ---------------------------------------------------------------------------------
+
+
+def _family_data(kind):
+    """Data for the model families: tasks of ``_data``, and variants some need."""
+    if kind == "positive-target":  # Poisson, Gamma, log-link Tweedie
+        X, y = _data("regression")
+        return X, np.exp(y)
+    if kind.startswith("counts-"):  # multinomial / complement NB: x >= 0
+        X, y = _data(kind.removeprefix("counts-"))
+        return X - X.min() + 0.5, y
+    if kind.startswith("unit-"):  # Bernoulli NB without binarization
+        X, y = _data(kind.removeprefix("unit-"))
+        return (X - X.min()) / (X.max() - X.min()), y
+    return _data(kind)
+
+
+FAMILIES = [
+    ("PoissonRegressor", PoissonRegressor, "positive-target", ["predict"], True),
+    ("GammaRegressor", GammaRegressor, "positive-target", ["predict"], True),
+    (
+        "TweedieRegressor-identity",
+        lambda: TweedieRegressor(power=0),
+        "regression",
+        ["predict"],
+        True,
+    ),
+    (
+        "TweedieRegressor-log",
+        lambda: TweedieRegressor(power=1.5),
+        "positive-target",
+        ["predict"],
+        True,
+    ),
+    (
+        "TweedieRegressor-log-link",
+        lambda: TweedieRegressor(power=0, link="log"),
+        "positive-target",
+        ["predict"],
+        True,
+    ),
+    ("PLSRegression", PLSRegression, "regression", ["predict", "transform"], True),
+    ("PLSRegression-2out", PLSRegression, "multioutput", ["predict"], True),
+    (
+        "PLSCanonical",
+        lambda: PLSCanonical(n_components=2),
+        "multioutput",
+        ["predict", "transform"],
+        True,
+    ),
+    ("CCA", lambda: CCA(n_components=2), "multioutput", ["predict", "transform"], True),
+    *[
+        (f"{cls.__name__}-{task}", cls, data, ["predict_proba"], True)
+        for task in ("binary", "multiclass")
+        for cls, data in (
+            (GaussianNB, task),
+            (MultinomialNB, f"counts-{task}"),
+            (ComplementNB, f"counts-{task}"),
+        )
+    ],
+    (
+        "BernoulliNB-no-binarize",
+        lambda: BernoulliNB(binarize=None),
+        "unit-multiclass",
+        ["predict_proba"],
+        True,
+    ),
+    *[
+        (f"NearestCentroid-{task}", NearestCentroid, task, ["predict_proba"], True)
+        for task in ("binary", "multiclass")
+    ],
+    (
+        "NearestCentroid-decision",
+        NearestCentroid,
+        "multiclass",
+        ["decision_function"],
+        True,
+    ),
+    (
+        "LabelPropagation",
+        lambda: LabelPropagation(gamma=1.0),
+        "multiclass",
+        ["predict_proba"],
+        True,
+    ),
+    (
+        "LabelSpreading",
+        lambda: LabelSpreading(gamma=1.0),
+        "binary",
+        ["predict_proba"],
+        True,
+    ),
+    *[
+        (
+            f"DummyClassifier-{strategy}",
+            lambda strategy=strategy: DummyClassifier(
+                strategy=strategy, constant=1 if strategy == "constant" else None
+            ),
+            "multiclass",
+            ["predict_proba"],
+            False,  # constant: checked to be exactly zero below
+        )
+        for strategy in ("prior", "most_frequent", "uniform", "constant")
+    ],
+    ("DummyRegressor", DummyRegressor, "regression", ["predict"], False),
+    ("DummyRegressor-2out", DummyRegressor, "multioutput", ["predict"], False),
+]
+
+
+def _fit_family(factory, kind):
+    X, y = _family_data(kind)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence of tiny models
+        return factory().fit(X, y), X, y
+
+
+@pytest.mark.parametrize(
+    "name, factory, kind, methods, smooth", FAMILIES, ids=[c[0] for c in FAMILIES]
+)
+def test_families_forward_and_engine(name, factory, kind, methods, smooth):
+    model, X, y = _fit_family(factory, kind)
+    X_test = _test_points(X)
+    if kind.startswith(("counts", "unit")):
+        X_test = np.abs(X_test)
+    for method in methods:
+        function = translate(model, method, torch.float64, "cpu")
+        _assert_forward(function, getattr(model, method)(X_test), X_test)
+    response = [m for m in methods if m != "transform"][0]
+    explainer = GradientExplainer(model, response_method=response).fit(X, y)
+    assert explainer.method_ == "autograd"
+    if not smooth:  # a constant response: its gradient is exactly zero
+        assert np.all(explainer.explain(X_test) == 0)
+
+
+@pytest.mark.parametrize(
+    "name, factory, kind, methods, smooth",
+    [c for c in FAMILIES if c[4]],
+    ids=[c[0] for c in FAMILIES if c[4]],
+)
+def test_families_gradients_match_finite_differences(
+    name, factory, kind, methods, smooth
+):
+    model, X, y = _fit_family(factory, kind)
+    X_test = _test_points(X)
+    if kind.startswith(("counts", "unit")):
+        X_test = np.abs(X_test)
+    for method in methods:
+        if method != "transform":
+            _assert_gradients_match(model, X, y, X_test, response_method=method)
+
+
+def test_gaussian_nb_gradient_is_analytic():
+    """∂p_k/∂x = p_k (s_k − Σ_j p_j s_j) with s_k = −(x − θ_k)/σ²_k."""
+    X, y = _data("multiclass")
+    model = GaussianNB().fit(X, y)
+    P = model.predict_proba(X)
+    S = -(X[:, None, :] - model.theta_[None]) / model.var_[None]
+    expected = P[:, :, None] * (S - (P[:, :, None] * S).sum(axis=1, keepdims=True))
+    gradients = GradientExplainer(model, method="autograd").fit(X, y).explain(X)
+    assert_allclose(gradients, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_bernoulli_nb_binarized_is_not_translated():
+    X, y = _family_data("unit-binary")
+    model = BernoulliNB(binarize=0.5).fit(X, y)
+    with pytest.raises(NotDifferentiableError, match="BernoulliNB .*binarize=0.5"):
+        translate(model, "predict_proba", torch.float64, "cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # piecewise constant: zero differences
+        assert GradientExplainer(model).fit(X, y).method_ == "finite_difference"
+
+
+def test_dummy_stratified_is_not_translated():
+    X, y = _data("binary")
+    model = DummyClassifier(strategy="stratified", random_state=0).fit(X, y)
+    with pytest.raises(NotDifferentiableError, match="stratified.*random"):
+        translate(model, "predict_proba", torch.float64, "cpu")
+
+
+@pytest.mark.parametrize("out_of_bounds", ["nan", "clip"])
+def test_isotonic_regression(out_of_bounds):
+    """Linear interpolation between the thresholds: the slope of the segment."""
+    X, y = _data("regression")
+    x = X[:, :1]
+    model = IsotonicRegression(out_of_bounds=out_of_bounds).fit(x, y)
+    rng = np.random.RandomState(3)
+    x_test = rng.uniform(x.min() - 0.5, x.max() + 0.5, (30, 1))
+    out = translate(model, "predict", torch.float64, "cpu")(torch.tensor(x_test))
+    reference = model.predict(x_test)
+    assert_allclose(out.numpy(), reference, rtol=1e-12, atol=1e-12)  # NaN where NaN
+    inside = x_test[(x_test[:, 0] > x.min()) & (x_test[:, 0] < x.max())]
+    explainer = GradientExplainer(FrozenEstimator(model), method="autograd").fit(inside)
+    thresholds, values = model.X_thresholds_, model.y_thresholds_
+    segment = np.searchsorted(thresholds, inside[:, 0]).clip(1, len(thresholds) - 1)
+    slope = (values[segment] - values[segment - 1]) / (
+        thresholds[segment] - thresholds[segment - 1]
+    )
+    assert_allclose(explainer.explain(inside)[:, 0], slope, rtol=1e-12)
+    outside = np.array([[x.min() - 1.0], [x.max() + 1.0]])
+    if out_of_bounds == "clip":  # constant beyond the fitted range
+        assert np.all(explainer.explain(outside) == 0)
+    else:  # NaN, like the model: an error naming the rows, not a silent 0
+        with pytest.raises(ValueError, match="rows"):
+            explainer.explain(outside)
+
+
+def test_isotonic_regression_raise_outside():
+    X, y = _data("regression")
+    model = IsotonicRegression(out_of_bounds="raise").fit(X[:, :1], y)
+    function = translate(model, "predict", torch.float64, "cpu")
+    with pytest.raises(ValueError, match="outside the interpolation range"):
+        function(torch.tensor([[X[:, 0].max() + 1.0]]))
+
+
+# Gaussian processes. Central differences of a GP carry its rounding: the Laplace
+# approximation's five-erf sum cancels terms of size ~3.5e3, and nearly singular
+# kernel matrices give large dual coefficients, so values carry ~1e-13 absolute
+# error; the default step (6e-6) turns that into ~2e-8 of gradient noise, a step of
+# 1e-4 keeps noise and truncation below 1e-7 (autograd agrees with the closed form
+# to 1e-13, test_gpr_rbf_gradient_is_analytic).
+_GP_STEP = FiniteDifference(step=1e-4)
+
+GP_KERNELS = [
+    ("default", None, True),
+    ("anisotropic", gp.ConstantKernel(1.0) * gp.RBF([1.0] * N_FEATURES), True),
+    ("matern-0.5", gp.Matern(nu=0.5), True),
+    ("matern-1.5", gp.Matern(nu=1.5), True),
+    ("matern-2.5", gp.Matern(nu=2.5), True),
+    ("matern-inf", gp.Matern(nu=np.inf), True),
+    ("rational-quadratic", gp.RationalQuadratic(alpha=2.0, length_scale=3.0), False),
+    ("dot-product+white", gp.DotProduct() + gp.WhiteKernel(), True),
+    ("rbf**2+constant", gp.RBF(2.0) ** 2 + gp.ConstantKernel(0.5), True),
+]
+
+
+@pytest.mark.parametrize(
+    "name, kernel, optimize", GP_KERNELS, ids=[k[0] for k in GP_KERNELS]
+)
+def test_gaussian_process_regressor(name, kernel, optimize):
+    X, y = _data("regression")
+    model = GaussianProcessRegressor(
+        kernel=kernel, alpha=0.1, optimizer="fmin_l_bfgs_b" if optimize else None
+    ).fit(X, y)
+    X_test = _test_points(X)
+    _assert_forward(
+        translate(model, "predict", torch.float64, "cpu"), model.predict(X_test), X_test
+    )
+    _assert_gradients_match(model, X, y, X_test, finite_difference=_GP_STEP)
+
+
+@pytest.mark.parametrize("normalize_y", [False, True])
+def test_gaussian_process_regressor_two_targets(normalize_y):
+    X, y = _data("multioutput")
+    model = GaussianProcessRegressor(
+        kernel=gp.RBF(2.0) + gp.WhiteKernel(0.1), normalize_y=normalize_y
+    ).fit(X, 3 * y + 1)
+    X_test = _test_points(X)
+    _assert_forward(
+        translate(model, "predict", torch.float64, "cpu"), model.predict(X_test), X_test
+    )
+    _assert_gradients_match(model, X, y, X_test, finite_difference=_GP_STEP)
+
+
+def test_gaussian_process_periodic_kernel():
+    """ExpSineSquared (positive definite on one feature), alone and in a product."""
+    X, y = _data("regression")
+    x = X[:, :1]
+    for kernel in (
+        gp.ExpSineSquared(length_scale=1.5, periodicity=3.0),
+        gp.ExpSineSquared(periodicity=3.0) * gp.RBF(2.0) + gp.ConstantKernel(0.5),
+    ):
+        model = GaussianProcessRegressor(kernel=kernel, alpha=0.1, optimizer=None)
+        model = model.fit(x, y)
+        x_test = _test_points(x)
+        _assert_forward(
+            translate(model, "predict", torch.float64, "cpu"),
+            model.predict(x_test),
+            x_test,
+        )
+        _assert_gradients_match(model, x, y, x_test, finite_difference=_GP_STEP)
+
+
+def test_gpr_rbf_gradient_is_analytic():
+    """∂/∂x Σ_i α_i c exp(−|x − x_i|²/2l²) = −Σ_i α_i k(x, x_i) (x − x_i)/l²."""
+    X, y = _data("regression")
+    model = GaussianProcessRegressor().fit(X, y)  # alpha=1e-10: ill-conditioned
+    X_test = _test_points(X)
+    length_scale = model.kernel_.k2.length_scale
+    K = model.kernel_(X_test, X)
+    difference = X_test[:, None, :] - X[None]
+    expected = -((K * model.alpha_)[:, :, None] * difference).sum(1) / length_scale**2
+    explainer = GradientExplainer(FrozenEstimator(model), method="autograd").fit(X, y)
+    assert_allclose(explainer.explain(X_test), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_matern_half_at_training_points():
+    """exp(−r) has a kink at a training point; its term contributes 0 there.
+
+    That is the central difference quotient of the cone (symmetric), so central
+    finite differences of the model agree with autograd at the training points.
+    """
+    X, y = _data("regression")
+    model = GaussianProcessRegressor(kernel=gp.Matern(nu=0.5), alpha=0.1).fit(X, y)
+    exact = _assert_gradients_match(model, X, y, X[:10], finite_difference=_GP_STEP)
+    assert np.all(np.isfinite(exact))
+
+
+def test_matern_other_nu_is_not_translated():
+    X, y = _data("regression")
+    model = GaussianProcessRegressor(kernel=gp.Matern(nu=1.0), optimizer=None)
+    model = model.fit(X, y)
+    with pytest.raises(NotDifferentiableError, match="nu=1.0.*Bessel"):
+        translate(model, "predict", torch.float64, "cpu")
+    assert GradientExplainer(model).fit(X, y).method_ == "finite_difference"
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+@pytest.mark.parametrize(
+    "kernel",
+    [None, gp.Matern(nu=2.5), gp.RBF() + gp.WhiteKernel(0.1)],
+    ids=["default", "matern-2.5", "rbf+white"],
+)
+def test_gaussian_process_classifier(task, kernel):
+    X, y = _data(task)
+    model = GaussianProcessClassifier(kernel=kernel).fit(X, y)
+    X_test = _test_points(X)
+    _assert_forward(
+        translate(model, "predict_proba", torch.float64, "cpu"),
+        model.predict_proba(X_test),
+        X_test,
+    )
+    _assert_gradients_match(model, X, y, X_test, finite_difference=_GP_STEP)
+
+
+def test_gaussian_process_classifier_one_vs_one_is_not_translated():
+    X, y = _data("multiclass")
+    model = GaussianProcessClassifier(multi_class="one_vs_one").fit(X, y)
+    with pytest.raises(NotDifferentiableError, match="one_vs_one"):
+        translate(model, "predict_proba", torch.float64, "cpu")
+
+
+ISSUE_14_TRANSFORMERS = [
+    ("KernelPCA-rbf", lambda: KernelPCA(4, kernel="rbf", gamma=0.1), True),
+    ("KernelPCA-poly", lambda: KernelPCA(4, kernel="poly"), True),
+    ("KernelPCA-linear", lambda: KernelPCA(4), True),
+    ("KernelPCA-cosine", lambda: KernelPCA(4, kernel="cosine"), True),
+    ("Nystroem", lambda: Nystroem(gamma=0.1, n_components=10, random_state=0), True),
+    (
+        "Nystroem-poly",
+        lambda: Nystroem(kernel="poly", degree=2, n_components=10, random_state=0),
+        True,
+    ),
+    (
+        "Nystroem-kernel-params",
+        lambda: Nystroem(
+            kernel="sigmoid",
+            kernel_params={"gamma": 0.01},
+            n_components=10,
+            random_state=0,
+        ),
+        True,
+    ),
+    (
+        "RBFSampler",
+        lambda: RBFSampler(gamma=0.1, n_components=20, random_state=0),
+        True,
+    ),
+    ("SplineTransformer", SplineTransformer, True),
+    (
+        "SplineTransformer-quantile-nobias",
+        lambda: SplineTransformer(knots="quantile", include_bias=False),
+        True,
+    ),
+    ("SplineTransformer-linear-degree", lambda: SplineTransformer(degree=1), False),
+    ("PowerTransformer-box-cox", lambda: PowerTransformer(method="box-cox"), True),
+    (
+        "FeatureUnion",
+        lambda: FeatureUnion(
+            [
+                ("pca", PCA(2)),
+                ("keep", "passthrough"),
+                ("none", "drop"),
+                ("minmax", MinMaxScaler()),
+            ],
+            transformer_weights={"pca": 2.0},
+        ),
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "name, factory, smooth",
+    ISSUE_14_TRANSFORMERS,
+    ids=[t[0] for t in ISSUE_14_TRANSFORMERS],
+)
+def test_issue_14_transformers(name, factory, smooth):
+    test_transformers(name, factory, smooth)
+
+
+@pytest.mark.parametrize(
+    "extrapolation, degree",
+    [
+        (extrapolation, degree)
+        for extrapolation in ("constant", "linear", "continue", "periodic", "error")
+        for degree in (0, 1, 2, 3)
+        # scikit-learn 1.9 fails on points above the range for constant/degree 0
+        if (extrapolation, degree) != ("constant", 0)
+    ],
+)
+def test_spline_transformer_extrapolation(extrapolation, degree):
+    """Piecewise polynomials, inside and outside the fitted range."""
+    X, y = _data("regression")
+    X = X[:, :2] if not (extrapolation == "linear" and degree <= 1) else X[:, :1]
+    transformer = SplineTransformer(
+        n_knots=4, degree=degree, extrapolation=extrapolation
+    ).fit(X)
+    rng = np.random.RandomState(0)
+    X_test = rng.uniform(X.min(0) - 1.0, X.max(0) + 1.0, (25, X.shape[1]))
+    if extrapolation == "error":  # the transformer raises outside its range
+        X_test = rng.uniform(X.min(0), X.max(0), (25, X.shape[1]))
+    translated = translate(transformer, "transform", torch.float64, "cpu")
+    _assert_forward(translated, transformer.transform(X_test), X_test)
+    if degree < 2:  # kinks at the knots: the gradient is exact between them
+        return
+    model = make_pipeline(
+        SplineTransformer(n_knots=4, degree=degree, extrapolation=extrapolation),
+        Ridge(alpha=1e-3),
+    ).fit(X, y)
+    # "error": differences must not step out of the range, even at the fit data
+    fit_rows = X_test if extrapolation == "error" else X
+    _assert_gradients_match(model, fit_rows, None, X_test)
+
+
+def test_spline_transformer_error_outside_and_missing():
+    X, y = _data("regression")
+    model = make_pipeline(SplineTransformer(extrapolation="error"), Ridge()).fit(X, y)
+    outside = X[:3] + 10 * np.abs(X).max()
+    with pytest.raises(ValueError, match="beyond the limits of the knots"):
+        model.predict(outside)
+    with pytest.raises(ValueError, match="beyond the limits of the knots"):
+        GradientExplainer(FrozenEstimator(model), method="autograd").fit(outside)
+    transformer = SplineTransformer(handle_missing="zeros").fit(X)
+    X_missing = _test_points(X)
+    X_missing[::3, 1] = np.nan
+    _assert_forward(
+        translate(transformer, "transform", torch.float64, "cpu"),
+        transformer.transform(X_missing),
+        X_missing,
+    )
+
+
+def test_spline_transformer_linear_degree_one_several_features_is_blocked():
+    """scikit-learn 1.9 raises ``degree`` inside its per-feature loop (a bug)."""
+    X, _ = _data("regression")
+    transformer = SplineTransformer(degree=1, extrapolation="linear").fit(X)
+    with pytest.raises(NotDifferentiableError, match="extrapolation='linear'"):
+        translate(transformer, "transform", torch.float64, "cpu")
+
+
+@pytest.mark.parametrize("standardize", [True, False])
+@pytest.mark.parametrize("method", ["yeo-johnson", "box-cox"])
+def test_power_transformer(method, standardize):
+    X, y = _data("multiclass")
+    if method == "box-cox":
+        X = np.exp(X / 2)  # strictly positive, skewed
+    transformer = PowerTransformer(method=method, standardize=standardize).fit(X)
+    X_test = _test_points(X)
+    if method == "box-cox":
+        X_test = np.abs(X_test) + 0.05
+    else:
+        assert (X_test < 0).any() and (X_test > 0).any()  # both branches
+    for response in ("transform", "inverse_transform"):
+        _assert_forward(
+            translate(transformer, response, torch.float64, "cpu"),
+            getattr(transformer, response)(X_test),
+            X_test,
+        )
+    model = make_pipeline(
+        PowerTransformer(method=method, standardize=standardize), LogisticRegression()
+    ).fit(X, y)
+    _assert_gradients_match(model, X, y, X_test)
+
+
+def test_yeo_johnson_special_lambdas():
+    """λ = 0 and λ = 2 take scipy's logarithmic branches."""
+    X, _ = _data("regression")
+    transformer = PowerTransformer(standardize=False).fit(X[:, :2])
+    transformer.lambdas_ = np.array([0.0, 2.0])
+    X_test = _test_points(X[:, :2])
+    for response in ("transform", "inverse_transform"):
+        _assert_forward(
+            translate(transformer, response, torch.float64, "cpu"),
+            getattr(transformer, response)(X_test),
+            X_test,
+        )
+
+
+@pytest.mark.parametrize(
+    "transformer",
+    [
+        StandardScaler(),
+        StandardScaler(with_mean=False),
+        MinMaxScaler(),
+        MaxAbsScaler(),
+        RobustScaler(),
+        FunctionTransformer(np.log1p, inverse_func=np.expm1),
+        FunctionTransformer(),
+    ],
+    ids=lambda t: f"{type(t).__name__}-{sorted(t.get_params().items())[:2]}",
+)
+def test_inverse_transform(transformer):
+    X, _ = _data("regression")
+    X = X + 4.0
+    transformer = transformer.fit(X)
+    X_test = _test_points(X)
+    _assert_forward(
+        translate(transformer, "inverse_transform", torch.float64, "cpu"),
+        transformer.inverse_transform(X_test),
+        X_test,
+    )
+
+
+def test_inverse_transform_without_inverse_func_ufunc():
+    X, _ = _data("regression")
+    transformer = FunctionTransformer(
+        np.log1p, inverse_func=lambda x: x, check_inverse=False
+    ).fit(X + 4.0)
+    with pytest.raises(NotDifferentiableError, match="inverse_func=<lambda>"):
+        translate(transformer, "inverse_transform", torch.float64, "cpu")
+
+
+# Imputers: an imputed cell is a constant, so its gradient is exactly zero.
+def _with_missing(X, fraction=0.2, seed=0, keep=(4,)):
+    X = X.copy()
+    rng = np.random.RandomState(seed)
+    missing = rng.rand(*X.shape) < fraction
+    missing[:, list(keep)] = False
+    X[missing] = np.nan
+    return X
+
+
+IMPUTERS = [
+    ("mean", SimpleImputer),
+    ("median-indicator", lambda: SimpleImputer(strategy="median", add_indicator=True)),
+    ("most-frequent", lambda: SimpleImputer(strategy="most_frequent")),
+    ("constant", lambda: SimpleImputer(strategy="constant", fill_value=-1.0)),
+    ("keep-empty", lambda: SimpleImputer(keep_empty_features=True, add_indicator=True)),
+    ("drop-empty", SimpleImputer),
+    ("union-indicator", lambda: make_union(SimpleImputer(), MissingIndicator())),
+    (
+        "union-indicator-all",
+        lambda: make_union(SimpleImputer(), MissingIndicator(features="all")),
+    ),
+]
+
+
+def _imputer_data(name):
+    X, y = _data("multiclass")
+    X = _with_missing(X)
+    if "empty" in name:
+        X[:, 2] = np.nan  # a feature without observed values
+    return X, y
+
+
+@pytest.mark.parametrize("name, factory", IMPUTERS, ids=[i[0] for i in IMPUTERS])
+def test_imputers_forward(name, factory):
+    X, y = _imputer_data(name)
+    X_test = X[:15]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Skipping features without any observed"
+        imputer = factory().fit(X, y)
+        reference = imputer.transform(X_test)
+    _assert_forward(
+        translate(imputer, "transform", torch.float64, "cpu"), reference, X_test
+    )
+
+
+@pytest.mark.parametrize("name, factory", IMPUTERS, ids=[i[0] for i in IMPUTERS])
+def test_imputers_give_zero_gradient_where_missing(name, factory):
+    """The torch gradient: exactly 0 at missing cells, finite, the model's elsewhere."""
+    X, y = _imputer_data(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = make_pipeline(factory(), StandardScaler(), LogisticRegression())
+        model = model.fit(X, y)
+    function = translate(model, "predict_proba", torch.float64, "cpu")
+    X_tensor = torch.tensor(X, requires_grad=True)
+    (gradient,) = torch.autograd.grad(function(X_tensor)[:, 1].sum(), X_tensor)
+    gradient = gradient.numpy()
+    assert np.all(np.isfinite(gradient))
+    assert np.all(gradient[np.isnan(X)] == 0)
+    assert np.all(gradient[~np.isnan(X)] != 0)
+
+
+def test_imputer_numeric_missing_value():
+    X, y = _data("multiclass")
+    X = np.round(X, 1)
+    X[::4, 0] = -1.0
+    model = make_pipeline(
+        SimpleImputer(missing_values=-1.0), StandardScaler(), LogisticRegression()
+    ).fit(X, y)
+    X_test = X[:16]
+    _assert_forward(
+        translate(model, "predict_proba", torch.float64, "cpu"),
+        model.predict_proba(X_test),
+        X_test,
+    )
+    # away from the missing value itself (a jump), the gradients are the model's
+    smooth = X_test[(X_test != -1.0).all(axis=1)] + 0.01
+    _assert_gradients_match(model, X, y, smooth)
+
+
+def test_imputer_of_strings_is_not_translated():
+    X = np.array([["a", "b"], ["", "c"], ["a", ""]], dtype=object)
+    imputer = SimpleImputer(missing_values="", strategy="most_frequent").fit(X)
+    with pytest.raises(NotDifferentiableError, match="missing_values=''"):
+        translate(imputer, "transform", torch.float64, "cpu")
+
+
+_PIPELINE_NAN = pytest.mark.xfail(
+    not hasattr(_base_module, "accepts_nan"),
+    strict=True,
+    reason="the explainer reads allow_nan from the Pipeline's tags, which "
+    "scikit-learn 1.9 does not take from its SimpleImputer (accepts_nan patch of "
+    "_base.py)",
+)
+
+
+@_PIPELINE_NAN
+def test_simple_imputer_pipeline_acceptance():
+    """Issue 14: make_pipeline(SimpleImputer(), StandardScaler(), LogisticRegression())
+    is explained by autograd, equals central differences, NaN cells give exactly 0."""
+    X, y = _data("binary")
+    X = _with_missing(X)
+    model = make_pipeline(SimpleImputer(), StandardScaler(), LogisticRegression())
+    model = model.fit(X, y)
+    explainer = GradientExplainer(model).fit(X, y)
+    assert explainer.method_ == "autograd"
+    exact = _assert_gradients_match(model, X, y, X)
+    assert np.all(np.isfinite(exact))
+    assert np.all(exact[np.isnan(X)] == 0)
+    assert np.all(exact[~np.isnan(X)] != 0)
+    assert np.all(np.isfinite(explainer.global_gradient_))

@@ -6,17 +6,38 @@ respect to the input, so that :class:`~sklearn_gradexplain._engines._autograd.
 AutogradEngine` gives exact gradients of ordinary scikit-learn models.
 
 Translations are registered per estimator type, one module per model family
-(:mod:`._compose`, :mod:`._preprocessing`, :mod:`._linear`, :mod:`._neural`,
-:mod:`._kernel`): a new type is one small function ``(model, method, ctx) ->
-callable``, where ``method`` is ``"transform"`` (steps inside a pipeline) or a response
-method. Dispatch is on the exact type (:mod:`._registry`). Composites translate their
-parts and compose them; anything unregistered raises :class:`NotDifferentiableError`
-naming the first blocking step. Parameters are copied into tensors once, so the model
-is never modified and translation stays cheap (``method="auto"`` tries it in ``fit``).
+(:mod:`._compose`, :mod:`._preprocessing`, :mod:`._impute`, :mod:`._linear`,
+:mod:`._glm`, :mod:`._cross_decomposition`, :mod:`._naive_bayes`, :mod:`._dummy`,
+:mod:`._neighbors`, :mod:`._semi_supervised`, :mod:`._isotonic`, :mod:`._neural`,
+:mod:`._kernel`, :mod:`._gaussian_process`, :mod:`._meta`): a new type is one small
+function ``(model, method, ctx) -> callable``, where ``method`` is ``"transform"``
+(steps inside a pipeline), ``"inverse_transform"`` (target transformers) or a
+response method. Dispatch is on the exact type (:mod:`._registry`); a skorch net
+or TorchModel inside a composite is its module's own response. Composites translate
+their parts and compose them; anything unregistered raises
+:class:`NotDifferentiableError` naming the first blocking step. Parameters are copied
+into tensors once, so the model is never modified and translation stays cheap
+(``method="auto"`` tries it in ``fit``).
 """
 
 from ...exceptions import NotDifferentiableError
-from . import _compose, _kernel, _linear, _neural, _preprocessing  # noqa: F401
+from . import (  # noqa: F401
+    _compose,
+    _cross_decomposition,
+    _dummy,
+    _gaussian_process,
+    _glm,
+    _impute,
+    _isotonic,
+    _kernel,
+    _linear,
+    _meta,
+    _naive_bayes,
+    _neighbors,
+    _neural,
+    _preprocessing,
+    _semi_supervised,
+)
 from ._neural import mlp_to_sequential  # noqa: F401
 from ._registry import Blocked, Context, HeldRows, translate_step  # noqa: F401
 

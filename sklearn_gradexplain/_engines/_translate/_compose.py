@@ -1,9 +1,14 @@
-"""Translations of composites: Pipeline, FrozenEstimator, ColumnTransformer."""
+"""Translations of composites: Pipeline, FrozenEstimator, ColumnTransformer,
+FeatureUnion.
+
+A skorch net or :class:`~sklearn_gradexplain.TorchModel` can be a step (the last one):
+:func:`._registry.translate_step` gives its module's own response.
+"""
 
 import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.frozen import FrozenEstimator
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import FeatureUnion, Pipeline
 
 from ..._compat import column_transformer_input_indices
 from ._registry import Blocked, located, register, unsupported
@@ -34,6 +39,37 @@ def _pipeline(model, method, ctx):
 @register(FrozenEstimator)
 def _frozen(model, method, ctx):
     return located(model.estimator, method, ctx, "inside the FrozenEstimator")
+
+
+@register(FeatureUnion)
+def _feature_union(model, method, ctx):
+    import torch
+
+    if method != "transform":
+        raise unsupported(model, method)
+    weights = model.transformer_weights or {}
+    parts = []
+    for name, transformer in model.transformer_list:
+        # FeatureUnion._iter: "drop" is skipped, "passthrough" is the identity
+        if isinstance(transformer, str) and transformer == "drop":
+            continue
+        if isinstance(transformer, str) and transformer == "passthrough":
+            function = None
+        else:
+            location = f"transformer {name!r} of the {type(model).__name__}"
+            function = located(transformer, "transform", ctx, location)
+        parts.append((function, weights.get(name)))
+
+    def transform(X):
+        if not parts:
+            return X[:, :0]
+        outputs = []
+        for function, weight in parts:
+            out = X if function is None else function(X)
+            outputs.append(out if weight is None else out * weight)
+        return torch.cat(outputs, dim=1)
+
+    return transform
 
 
 @register(ColumnTransformer)

@@ -1,11 +1,15 @@
-"""Translations of kernel models: support vector machines and kernel ridge."""
+"""Translations of kernel models: support vector machines, kernel ridge, kernel PCA
+and the kernel approximations (Nystroem, RBFSampler)."""
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.decomposition import KernelPCA
+from sklearn.kernel_approximation import Nystroem, RBFSampler
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.svm import SVC, SVR, NuSVC, NuSVR
 
 from ..._compat import libsvm_gamma
+from ._private import kernel_pca_centerer
 from ._registry import Blocked, register, unsupported
 
 _KERNELS = ("linear", "poly", "polynomial", "sigmoid", "rbf", "laplacian", "cosine")
@@ -139,3 +143,76 @@ def _kernel_ridge(model, method, ctx):
     )
     coef = ctx.tensor(model.dual_coef_)
     return lambda X: kernel(X) @ coef
+
+
+# defaults of sklearn.metrics.pairwise's kernels where a parameter is not given
+_PAIRWISE_DEFAULTS = {"degree": 3, "coef0": 1}
+
+
+def _pairwise_kernel(model, name, support, params, ctx):
+    """``pairwise_kernels(X, support, metric=name, filter_params=True, **params)``."""
+    if callable(name) or name not in _KERNELS:
+        shown = getattr(name, "__name__", name)
+        raise Blocked(model, f"kernel={shown!r}")
+    params = {k: v for k, v in params.items() if v is not None}
+    return _kernel(
+        model,
+        name,
+        support,
+        params.get("gamma"),
+        params.get("degree", _PAIRWISE_DEFAULTS["degree"]),
+        params.get("coef0", _PAIRWISE_DEFAULTS["coef0"]),
+        ctx,
+    )
+
+
+@register(KernelPCA)
+def _kernel_pca(model, method, ctx):
+    if method != "transform":
+        raise unsupported(model, method)
+    params = {"gamma": model.gamma_, "degree": model.degree, "coef0": model.coef0}
+    kernel = _pairwise_kernel(model, model.kernel, model.X_fit_, params, ctx)
+    centerer = kernel_pca_centerer(model)
+    fit_rows = ctx.tensor(centerer.K_fit_rows_)
+    fit_all = float(centerer.K_fit_all_)
+    n_fit = centerer.K_fit_rows_.shape[0]
+    # KernelPCA.transform: eigenvectors over sqrt(eigenvalue), 0 in the null space
+    non_zeros = np.flatnonzero(model.eigenvalues_)
+    scaled_alphas = np.zeros_like(model.eigenvectors_)
+    scaled_alphas[:, non_zeros] = model.eigenvectors_[:, non_zeros] / np.sqrt(
+        model.eigenvalues_[non_zeros]
+    )
+    alphas = ctx.tensor(scaled_alphas)
+
+    def transform(X):
+        K = kernel(X)
+        K = K - fit_rows - (K.sum(dim=1, keepdim=True) / n_fit) + fit_all
+        return K @ alphas
+
+    return transform
+
+
+@register(Nystroem)
+def _nystroem(model, method, ctx):
+    if method != "transform":
+        raise unsupported(model, method)
+    # Nystroem._get_kernel_params: kernel_params, then the non-None gamma/degree/coef0
+    params = dict(model.kernel_params or {})
+    for name in ("gamma", "degree", "coef0"):
+        if getattr(model, name) is not None:
+            params[name] = getattr(model, name)
+    kernel = _pairwise_kernel(model, model.kernel, model.components_, params, ctx)
+    normalization = ctx.tensor(model.normalization_).T
+    return lambda X: kernel(X) @ normalization
+
+
+@register(RBFSampler)
+def _rbf_sampler(model, method, ctx):
+    import torch
+
+    if method != "transform":
+        raise unsupported(model, method)
+    weights = ctx.tensor(model.random_weights_)
+    offset = ctx.tensor(model.random_offset_)
+    factor = (2.0 / model.n_components) ** 0.5
+    return lambda X: torch.cos(X @ weights + offset) * factor

@@ -1,6 +1,7 @@
 """Translations of linear models and discriminant analysis."""
 
 import numpy as np
+from sklearn import linear_model
 from sklearn.discriminant_analysis import (
     LinearDiscriminantAnalysis,
     QuadraticDiscriminantAnalysis,
@@ -131,7 +132,16 @@ _LINEAR_REGRESSORS = (
 )
 
 
-@register(*_LINEAR_REGRESSORS)
+def _while_present(name):
+    """Deprecated classes (PassiveAggressive*: 1.8, gone in 1.10) while they exist."""
+    cls = getattr(linear_model, name, None)
+    return () if cls is None else (cls,)
+
+
+@register(
+    *_LINEAR_REGRESSORS,
+    *_while_present("PassiveAggressiveRegressor"),
+)
 def _linear_regressor(model, method, ctx):
     if method != "predict":
         raise unsupported(model, method)
@@ -146,6 +156,7 @@ def _linear_regressor(model, method, ctx):
     RidgeClassifier,
     RidgeClassifierCV,
     Perceptron,
+    *_while_present("PassiveAggressiveClassifier"),
 )
 def _linear_classifier(model, method, ctx):
     import torch

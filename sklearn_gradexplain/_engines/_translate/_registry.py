@@ -11,6 +11,7 @@ gradients); otherwise the error names the override.
 import numpy as np
 import scipy.sparse as sp
 
+from ..._response import is_torch_net
 from ...exceptions import NotDifferentiableError
 
 _TRANSLATIONS = {}
@@ -23,6 +24,7 @@ _RESPONSE_METHODS = (
     "decision_function",
     "transform",
     "fit_transform",
+    "inverse_transform",
 )
 _RESPONSE_PREFIXES = ("_predict", "_decision", "_transform", "_get_kernel", "_compute")
 
@@ -137,7 +139,21 @@ def translation_of(model):
 
 def translate_step(model, method, ctx):
     """Translate ``model``'s ``method`` (a response method or ``"transform"``)."""
+    if type(model) not in _TRANSLATIONS and is_torch_net(model):
+        return _torch_net(model, method, ctx)
     return translation_of(model)(model, method, ctx)
+
+
+def _torch_net(model, method, ctx):
+    """A skorch net or TorchModel inside a composite: its own module, own dtype."""
+    from .._autograd import module_response
+
+    if method not in ("predict", "predict_proba", "decision_function"):
+        raise unsupported(model, method)
+    try:
+        return module_response(model, method, ctx.device)
+    except NotDifferentiableError as exc:
+        raise Blocked(model, str(exc).rstrip(".")) from None
 
 
 def located(estimator, method, ctx, location):
@@ -160,6 +176,23 @@ def affine(coef, intercept, ctx):
         return lambda X: X @ W + b
     W = W.T
     return lambda X: X @ W + b
+
+
+def constant(values, ctx):
+    """``values`` repeated for every row (the gradient is exactly zero)."""
+    value = ctx.tensor(values)
+    return lambda X: value.expand(X.shape[0], *value.shape)
+
+
+def softmax_of_log(joint_log_likelihood):
+    """``exp(jll - logsumexp(jll))`` per row, as naive Bayes' ``predict_proba``."""
+    import torch
+
+    def proba(X):
+        jll = joint_log_likelihood(X)
+        return torch.exp(jll - torch.logsumexp(jll, dim=1, keepdim=True))
+
+    return proba
 
 
 def ravel_single(function):
