@@ -72,6 +72,25 @@ _PROBE_ROWS = 8  # rows the response is first evaluated on (shape, outputs, dtyp
 _MIN_CHUNKS_WITH_PROGRESS = 10
 
 
+def accepts_nan(estimator):
+    """Whether the model takes NaN in X: its tag, through frozen wrappers and pipelines.
+
+    scikit-learn's ``Pipeline`` and ``FeatureUnion`` do not pass on their steps'
+    ``allow_nan`` tags (1.9.1), though a pipeline starting with ``SimpleImputer``
+    takes NaN.
+    """
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
+    model = unwrap_model(estimator)
+    if isinstance(model, Pipeline):
+        steps = [s for _, s in model.steps if s is not None and s != "passthrough"]
+        return bool(steps) and accepts_nan(steps[0])
+    if isinstance(model, FeatureUnion):  # passthrough hands NaN on: not taken
+        parts = [t for _, t in model.transformer_list if t != "drop"]
+        return bool(parts) and all(t != "passthrough" and accepts_nan(t) for t in parts)
+    return get_tags(model).input_tags.allow_nan
+
+
 def _estimator_has(attr):
     """``available_if`` check: the (fitted or given) estimator has ``attr``."""
 
@@ -262,7 +281,7 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         tags.target_tags.multi_output = inner.target_tags.multi_output
         tags.target_tags.single_output = inner.target_tags.single_output
         tags.input_tags.sparse = inner.input_tags.sparse
-        tags.input_tags.allow_nan = inner.input_tags.allow_nan
+        tags.input_tags.allow_nan = accepts_nan(self.estimator)
         attribution = self.attribution
         if isinstance(attribution, str) and attribution in SHORTHANDS:
             attribution = get_attribution(attribution)
@@ -403,7 +422,7 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         if selecting:
             X = as_pandas(X)  # columns held fixed are picked by name or position
         frame = hasattr(X, "iloc") and hasattr(X, "dtypes")
-        allow_nan = get_tags(self.estimator).input_tags.allow_nan
+        allow_nan = accepts_nan(self.estimator)
         finite = "allow-nan" if allow_nan else True
         if frame:
             _check_datetime_columns(X, self.features, categorical)
@@ -500,7 +519,7 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         if not hasattr(self, "estimator_"):
             return None
         head, tail = split_pipeline(self.estimator_, self.explain_at)
-        allow_nan = get_tags(tail).input_tags.allow_nan
+        allow_nan = accepts_nan(tail)
         Z = check_array(
             as_dense_float(head.transform(X)),
             accept_sparse="csr",

@@ -77,7 +77,6 @@ from sklearn.semi_supervised import LabelPropagation, LabelSpreading
 from sklearn.svm import SVC, SVR, LinearSVC, LinearSVR, NuSVC, NuSVR
 
 from sklearn_gradexplain import FiniteDifference, GradientExplainer
-from sklearn_gradexplain import _base as _base_module
 from sklearn_gradexplain.exceptions import NotDifferentiableError
 
 torch = pytest.importorskip("torch")
@@ -1286,16 +1285,6 @@ def test_imputer_of_strings_is_not_translated():
         translate(imputer, "transform", torch.float64, "cpu")
 
 
-_PIPELINE_NAN = pytest.mark.xfail(
-    not hasattr(_base_module, "accepts_nan"),
-    strict=True,
-    reason="the explainer reads allow_nan from the Pipeline's tags, which "
-    "scikit-learn 1.9 does not take from its SimpleImputer (accepts_nan patch of "
-    "_base.py)",
-)
-
-
-@_PIPELINE_NAN
 def test_simple_imputer_pipeline_acceptance():
     """Issue 14: make_pipeline(SimpleImputer(), StandardScaler(), LogisticRegression())
     is explained by autograd, equals central differences, NaN cells give exactly 0."""

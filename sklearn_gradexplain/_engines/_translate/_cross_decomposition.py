@@ -6,7 +6,7 @@ the scaling) and ``_PLS.transform`` is ``((X - x_mean) / x_std) @ x_rotations_``
 
 from sklearn.cross_decomposition import CCA, PLSCanonical, PLSRegression
 
-from ._private import pls_centering, pls_predicts_1d
+from ..._compat import pls_centering, pls_predicts_1d
 from ._registry import register, unsupported
 
 

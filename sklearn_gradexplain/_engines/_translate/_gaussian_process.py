@@ -24,7 +24,7 @@ from sklearn.gaussian_process import GaussianProcessClassifier, GaussianProcessR
 from sklearn.gaussian_process import kernels as gp_kernels
 from sklearn.multiclass import OneVsRestClassifier
 
-from ._private import gpr_target_normalization
+from ..._compat import gpr_target_normalization
 from ._registry import Blocked, register, unsupported
 
 # Williams & Barber's approximation of the logistic sigmoid by five error functions,

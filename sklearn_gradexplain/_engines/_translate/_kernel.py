@@ -8,8 +8,7 @@ from sklearn.kernel_approximation import Nystroem, RBFSampler
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.svm import SVC, SVR, NuSVC, NuSVR
 
-from ..._compat import libsvm_gamma
-from ._private import kernel_pca_centerer
+from ..._compat import kernel_pca_centerer, libsvm_gamma
 from ._registry import Blocked, register, unsupported
 
 _KERNELS = ("linear", "poly", "polynomial", "sigmoid", "rbf", "laplacian", "cosine")

@@ -36,7 +36,7 @@ from sklearn.multiclass import OneVsOneClassifier, OneVsRestClassifier
 from sklearn.multioutput import ClassifierChain, MultiOutputRegressor, RegressorChain
 from sklearn.semi_supervised import SelfTrainingClassifier
 
-from ._private import (
+from ..._compat import (
     constant_predictor_value,
     is_constant_predictor,
     target_training_dim,
@@ -48,16 +48,6 @@ _PROBABILISTIC = ("predict_proba", "decision_function")
 
 def _where(model, part):
     return f"{part} of the {type(model).__name__}"
-
-
-def _after(ctx):
-    """The context of a part that sees transformed data, not the model's input.
-
-    ``Context.deeper`` where the context has one (rows held fixed apply to the
-    model's input only).
-    """
-    deeper = getattr(ctx, "deeper", None)
-    return ctx if deeper is None else deeper()
 
 
 def _response_values(estimator, methods, ctx, location):
@@ -117,7 +107,7 @@ def _transformed_target(model, method, ctx):
     inverse = located(
         model.transformer_,
         "inverse_transform",
-        _after(ctx),
+        ctx.deeper(),
         _where(model, "transformer_"),
     )
     squeeze = target_training_dim(model) == 1
@@ -329,7 +319,7 @@ def _stacking(model, method, ctx):
         raise unsupported(model, method)
     features = _stacked_features(model, ctx)
     final = located(
-        model.final_estimator_, method, _after(ctx), _where(model, "final_estimator_")
+        model.final_estimator_, method, ctx.deeper(), _where(model, "final_estimator_")
     )
     return lambda X: final(features(X))
 
@@ -471,7 +461,7 @@ def _chain(model, feature_methods, output_methods, ctx):
     for i, estimator in enumerate(model.estimators_):
         location = _where(model, f"estimators_[{i}]")
         # the links after the first see X and the earlier links' outputs
-        part_ctx = ctx if i == 0 else _after(ctx)
+        part_ctx = ctx if i == 0 else ctx.deeper()
         feature = _response_values(estimator, feature_methods, part_ctx, location)
         output = _response_values(estimator, output_methods, part_ctx, location)
         links.append((feature, output))

@@ -17,7 +17,7 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
-from ._private import power_transformer_scaler
+from ..._compat import power_transformer_scaler
 from ._registry import Blocked, register, unsupported
 
 
