@@ -72,23 +72,46 @@ _PROBE_ROWS = 8  # rows the response is first evaluated on (shape, outputs, dtyp
 _MIN_CHUNKS_WITH_PROGRESS = 10
 
 
-def accepts_nan(estimator):
-    """Whether the model takes NaN in X: its tag, through frozen wrappers and pipelines.
+def _nan_handling(estimator):
+    """``(takes, removes)``: whether ``estimator`` takes NaN in X, and whether its
+    output is free of NaN whatever its input (an imputer's).
 
     scikit-learn's ``Pipeline`` and ``FeatureUnion`` do not pass on their steps'
-    ``allow_nan`` tags (1.9.1), though a pipeline starting with ``SimpleImputer``
-    takes NaN.
+    ``allow_nan`` tags (1.9.1), and a step's tag only says that it takes NaN
+    (``StandardScaler`` passes NaN on to the next step): a composition takes NaN when
+    every step up to the first that removes it does.
     """
+    from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import FeatureUnion, Pipeline
 
     model = unwrap_model(estimator)
+    if isinstance(model, str):  # "passthrough" hands NaN on; "drop" sees nothing
+        return True, model == "drop"
+    if model is None:
+        return True, False
     if isinstance(model, Pipeline):
-        steps = [s for _, s in model.steps if s is not None and s != "passthrough"]
-        return bool(steps) and accepts_nan(steps[0])
-    if isinstance(model, FeatureUnion):  # passthrough hands NaN on: not taken
-        parts = [t for _, t in model.transformer_list if t != "drop"]
-        return bool(parts) and all(t != "passthrough" and accepts_nan(t) for t in parts)
-    return get_tags(model).input_tags.allow_nan
+        for _, step in model.steps:
+            takes, removes = _nan_handling(step)
+            if not takes:
+                return False, False
+            if removes:
+                return True, True
+        return True, False
+    if isinstance(model, FeatureUnion | ColumnTransformer):
+        parts = (
+            [t for _, t in model.transformer_list]
+            if isinstance(model, FeatureUnion)
+            else [t for _, t, _ in model.transformers] + [model.remainder]
+        )
+        handled = [_nan_handling(part) for part in parts]
+        return all(t for t, _ in handled), all(r for _, r in handled)
+    imputing = type(model).__module__.startswith("sklearn.impute")  # and indicators
+    return get_tags(model).input_tags.allow_nan, imputing
+
+
+def accepts_nan(estimator):
+    """Whether the model takes NaN in X, through frozen wrappers and compositions."""
+    return _nan_handling(estimator)[0]
 
 
 def _estimator_has(attr):

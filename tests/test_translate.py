@@ -1285,6 +1285,44 @@ def test_imputer_of_strings_is_not_translated():
         translate(imputer, "transform", torch.float64, "cpu")
 
 
+@pytest.mark.parametrize(
+    "steps, takes_nan",
+    [
+        ([StandardScaler(), LogisticRegression()], False),  # the scaler passes NaN on
+        ([SimpleImputer(), StandardScaler(), LogisticRegression()], True),
+        ([StandardScaler(), SimpleImputer(), LogisticRegression()], True),
+        ([make_union(SimpleImputer(), MissingIndicator()), LogisticRegression()], True),
+        (
+            [
+                ColumnTransformer(
+                    [("i", SimpleImputer(), [0])], remainder="passthrough"
+                ),
+                LogisticRegression(),
+            ],
+            False,  # columns 1, 2 reach the model with their NaN
+        ),
+        (
+            [ColumnTransformer([("i", SimpleImputer(), [0])]), LogisticRegression()],
+            True,
+        ),
+    ],
+)
+def test_pipelines_take_nan_only_when_it_is_imputed_before_a_step_refusing_it(
+    steps, takes_nan
+):
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    X[::7, 1] = np.nan
+    X[::5, 0] = np.nan
+    model = make_pipeline(*steps)
+    if takes_nan:
+        attributions = GradientExplainer(model.fit(X, y)).fit(X, y).explain(X)
+        assert np.isfinite(attributions).all()
+    else:  # refused before any work, naming the columns
+        with pytest.raises(ValueError, match=r"NaN in columns \[.*model does not take"):
+            GradientExplainer(model).fit(X, y)
+
+
 def test_simple_imputer_pipeline_acceptance():
     """Issue 14: make_pipeline(SimpleImputer(), StandardScaler(), LogisticRegression())
     is explained by autograd, equals central differences, NaN cells give exactly 0."""
