@@ -780,7 +780,7 @@ def _draw_cnn(artifacts, n_snippets=8):
             part = e["scores"][start : start + n_words]
             grid[r, : len(part)] = part
             for c, word in enumerate(e["tokens"][start : start + n_words]):
-                size = 6.5 if len(word) <= 9 else 6.5 * 9 / len(word)
+                size = 6.5 if len(word) <= 10 else max(4.8, 65 / len(word))
                 right.text(c, r, word, ha="center", va="center", fontsize=size)
         image = right.imshow(grid, cmap="Oranges", aspect="auto", vmin=0)
         right.set_yticks(
@@ -854,8 +854,9 @@ def cnn_section(data, config=FULL, random_state=0, n_jobs=1):
         "saturate) scores every word of a held-out snippet by the L2 norm of the "
         "gradient with respect to its embedding. For each snippet, the expression "
         f"is the window of {config['filter_width']} words (the filter's width) "
-        "starting at its word of largest norm; the snippets with the largest norms "
-        f"give (seed {seeds[0]}; rating: the snippet's mean human rating):",
+        "starting at its word of largest norm (cut at the end of the snippet, so "
+        "some are shorter); the snippets with the largest norms give (seed "
+        f"{seeds[0]}; rating: the snippet's mean human rating):",
         _markdown_table(
             ["rank", "predicted positive", "norm", "rating"]
             + ["predicted negative", "norm", "rating"],
