@@ -154,9 +154,24 @@ class Section:
         spec.draw(figure)
         return figure
 
+    def report(self):
+        """The text and tables, shown as HTML by notebooks and the gallery."""
+        return Report(self.title, self.markdown(), _markdown_html(self.text))
+
+
+@dataclass
+class Report:
+    """A section's text: ``markdown``, and ``html`` for rich displays."""
+
+    title: str
+    markdown: str
+    html: str
+
+    def __str__(self):
+        return self.markdown
+
     def _repr_html_(self):
-        """The text and tables as HTML (notebooks and the examples gallery)."""
-        return _markdown_html(self.text)
+        return self.html
 
 
 def _pm(mean, sd, digits=3):

@@ -19,6 +19,8 @@ full IMDB reviews.
 # --------
 # The snippets are downloaded once (the source distribution of ``vaderSentiment``,
 # through pip) and cached; the lexicon comes with the installed ``vaderSentiment``.
+import matplotlib.pyplot as plt
+
 from sklearn_gradexplain import _demo
 
 data = _demo.movie_review_data()
@@ -33,12 +35,10 @@ print(data.texts[0])
 # snippets, trains the net and explains it with
 # :class:`~sklearn_gradexplain.GradientSurrogateClassifier`, whose ``coef_`` is ḡ.
 section = _demo.bag_of_words_section(data, n_jobs=_demo.default_n_jobs())
-section
+section.report()
 
 # %%
 # The words, and their human valence
 # ----------------------------------
-import matplotlib.pyplot as plt
-
 for spec in section.figures:
     section.draw(spec.name, plt.figure(figsize=spec.size, layout="constrained"))

@@ -13,6 +13,8 @@ filter's width that starts at the word of largest norm.
 
 # %%
 # The data: the same snippets and splits as the bag-of-words example, as token ids.
+import matplotlib.pyplot as plt
+
 from sklearn_gradexplain import _demo
 
 data = _demo.movie_review_data()
@@ -21,12 +23,10 @@ data = _demo.movie_review_data()
 # Five seeds
 # ----------
 section = _demo.cnn_section(data, n_jobs=_demo.default_n_jobs())
-section
+section.report()
 
 # %%
 # Words and expressions
 # ---------------------
-import matplotlib.pyplot as plt
-
 for spec in section.figures:
     section.draw(spec.name, plt.figure(figsize=spec.size, layout="constrained"))

@@ -11,6 +11,8 @@ logistic regression trained on the same digits: 5,000 real MNIST images shipped 
 """
 
 # %%
+import matplotlib.pyplot as plt
+
 from sklearn_gradexplain import _demo
 
 digits = _demo.mnist_data()
@@ -22,12 +24,10 @@ print(digits.data.shape, "pixels in [0, 1]")
 # The MLP is scikit-learn's ``MLPClassifier``, explained by autograd after its
 # translation into torch.
 section = _demo.mnist_section(digits, n_jobs=_demo.default_n_jobs())
-section
+section.report()
 
 # %%
 # The ten mean-Jacobian images beside the coefficients
 # ----------------------------------------------------
-import matplotlib.pyplot as plt
-
 for spec in section.figures:
     section.draw(spec.name, plt.figure(figsize=spec.size, layout="constrained"))

@@ -13,13 +13,13 @@ method, this one a check of the code.
 """
 
 # %%
+import matplotlib.pyplot as plt
+
 from sklearn_gradexplain import _demo
 
 section = _demo.synthetic_section(n_jobs=_demo.default_n_jobs())
-section
+section.report()
 
 # %%
-import matplotlib.pyplot as plt
-
 for spec in section.figures:
     section.draw(spec.name, plt.figure(figsize=spec.size, layout="constrained"))

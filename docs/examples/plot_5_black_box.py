@@ -11,13 +11,13 @@ breast-cancer data.
 """
 
 # %%
+import matplotlib.pyplot as plt
+
 from sklearn_gradexplain import _demo
 
 section = _demo.black_box_section(n_jobs=_demo.default_n_jobs())
-section
+section.report()
 
 # %%
-import matplotlib.pyplot as plt
-
 for spec in section.figures:
     section.draw(spec.name, plt.figure(figsize=spec.size, layout="constrained"))
