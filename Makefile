@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
-EXTRAS := torch,plot,dask,progress,tests,docs,skops,shap,mlflow,polars,ray
+EXTRAS := torch,plot,dask,progress,tests,docs,demo,skops,shap,mlflow,polars,ray
 BASE_VENV := .venv-base
 BASE_STAMP := $(BASE_VENV)/.installed
 TORCH := torch==2.13.0
