@@ -48,6 +48,8 @@ class TorchModel(BaseEstimator):
     module : torch.nn.Module
         The trained network, mapping a float tensor of shape (n_samples, n_features)
         to its output (a tuple's first element is used). Parameter-free modules work.
+        A module with an ``nn.Embedding`` (or ``nn.EmbeddingBag``) takes integer X
+        as token ids (:class:`TokenGradientExplainer`); other X is cast to floats.
     task : {"classification", "regression"}, default="classification"
         What the output is.
     classes : array-like of shape (n_classes,), default=None
@@ -157,13 +159,13 @@ class TorchModel(BaseEstimator):
         classifier = self.task == "classification"
         labels = None
         if y is None:
-            X = validate_data(self, X, dtype=(np.float64, np.float32))
+            X = validate_data(self, X, dtype=self._input_dtypes())
         else:
             X, y = validate_data(
                 self,
                 X,
                 y,
-                dtype=(np.float64, np.float32),
+                dtype=self._input_dtypes(),
                 multi_output=True,
                 y_numeric=not classifier,
             )
@@ -228,20 +230,33 @@ class TorchModel(BaseEstimator):
         )
         return ModuleResponse(self.module, nonlinearity, device)
 
+    def _input_dtypes(self):
+        """Token ids stay integer for a module with an embedding; else floats."""
+        torch = sys.modules.get("torch")
+        embeds = _is_torch_module(self.module) and any(
+            isinstance(m, torch.nn.Embedding | torch.nn.EmbeddingBag)
+            for m in self.module.modules()
+        )
+        floats = (np.float64, np.float32)
+        return (np.int64, np.int32, *floats) if embeds else floats
+
     def _raw(self, X, response_method="decision_function"):
         import torch
 
         response = self._module_response(response_method, self.device)
-        dtype = response.dtype or torch.float64
+        X = np.asarray(X)
+        dtype = (
+            torch.long if X.dtype.kind in "iu" else (response.dtype or torch.float64)
+        )
         with torch.no_grad():
-            tensor = torch.tensor(np.asarray(X), dtype=dtype, device=response.device)
+            tensor = torch.tensor(X, dtype=dtype, device=response.device)
             out = response(tensor)
         out = out.detach().cpu().numpy()
         return out.reshape(-1) if out.ndim == 2 and out.shape[1] == 1 else out
 
     def _validated(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        return validate_data(self, X, reset=False, dtype=self._input_dtypes())
 
     # ------------------------------------------------------------------ predictions
     def predict(self, X):

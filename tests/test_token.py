@@ -14,6 +14,7 @@ from torch import nn  # noqa: E402
 from sklearn_gradexplain import (  # noqa: E402
     NotDifferentiableError,
     TokenGradientExplainer,
+    TorchModel,
 )
 
 VOCABULARY = 40
@@ -90,6 +91,21 @@ def test_scores_match_hand_written_autograd(fitted):
     expected = hand_scores(net.module_, X[:50], lambda out: torch.softmax(out, dim=1))
     assert scores.shape == (50, 12)
     assert explainer.response_method_ == "predict_proba"
+    assert_allclose(scores, expected[:, 1], rtol=1e-5, atol=1e-8 * expected.max())
+
+
+def test_torch_model_of_token_ids_matches_hand_written_autograd():
+    """A TorchModel with an embedding keeps token ids integer (predict and explain)."""
+    torch.manual_seed(0)
+    module = TextCNN()
+    X, y = planted_text(60)
+    model = TorchModel(module, classes=[0, 1]).fit(X, y)
+    with torch.no_grad():
+        logits = module.eval()(torch.as_tensor(X))
+    assert_allclose(model.decision_function(X), logits.numpy(), rtol=1e-6)
+    assert_allclose(model.predict_proba(X), torch.softmax(logits, 1).numpy(), rtol=1e-6)
+    scores = TokenGradientExplainer(model).fit(X, y).explain(X)
+    expected = hand_scores(module, X, lambda out: torch.softmax(out, dim=1))
     assert_allclose(scores, expected[:, 1], rtol=1e-5, atol=1e-8 * expected.max())
 
 
