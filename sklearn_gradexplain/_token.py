@@ -252,7 +252,7 @@ sequence_length)
         self._fit_explainer(X, y, None, fit_params)
         return self
 
-    def top_tokens(self, X, vocabulary=None, k=20):
+    def top_tokens(self, X, vocabulary=None, k=20, *, exclude="padding", min_count=1):
         """The ``k`` tokens with the highest mean score over their occurrences in X.
 
         Parameters
@@ -263,6 +263,13 @@ sequence_length)
             Maps token ids to words (``vocabulary[id]``); ids it lacks are kept.
         k : int, default=20
             Number of tokens returned.
+        exclude : "padding", array-like of int or None, default="padding"
+            Token ids left out of the ranking: ``"padding"``, the embedding's
+            ``padding_idx`` (none when it has none); or the ids given (padding,
+            unknown-word ids); ``None`` ranks every id.
+        min_count : int, default=1
+            Tokens occurring fewer times in X are left out (a mean over one or two
+            occurrences ranks rare tokens by chance).
 
         Returns
         -------
@@ -272,12 +279,26 @@ sequence_length)
             smaller id.
         """
         check_is_fitted(self)
+        if isinstance(exclude, str) and exclude == "padding":
+            model = unwrap_model(self.estimator_)
+            module = model.module_ if hasattr(model, "module_") else model.module
+            padding = self._embedding_module(module).padding_idx
+            excluded = np.array([] if padding is None else [padding], dtype=np.int64)
+        elif exclude is None:
+            excluded = np.array([], dtype=np.int64)
+        else:
+            excluded = _token_ids(check_array(exclude, ensure_2d=False, dtype=None))
+        if not isinstance(min_count, Integral) or min_count < 1:
+            raise ValueError(f"min_count must be an integer >= 1; got {min_count!r}.")
         data = self._validate_input(X, reset=False)
         scores = self._attribute(data)
         if scores.ndim == 3:
             scores = scores.mean(axis=1)
         tokens, inverse = np.unique(data.Z.ravel(), return_inverse=True)
-        means = np.bincount(inverse, weights=scores.ravel()) / np.bincount(inverse)
+        counts = np.bincount(inverse)
+        means = np.bincount(inverse, weights=scores.ravel()) / counts
+        kept = (counts >= min_count) & ~np.isin(tokens, excluded)
+        tokens, means = tokens[kept], means[kept]
         order = np.lexsort((tokens, -means))[:k]
         return [(_lookup(vocabulary, int(tokens[i])), float(means[i])) for i in order]
 

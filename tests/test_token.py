@@ -109,6 +109,28 @@ def test_torch_model_of_token_ids_matches_hand_written_autograd():
     assert_allclose(scores, expected[:, 1], rtol=1e-5, atol=1e-8 * expected.max())
 
 
+def test_top_tokens_leave_out_padding_and_rare_tokens():
+    """Padding (the embedding's padding_idx) is no word: left out unless asked for."""
+    torch.manual_seed(0)
+    module = TextCNN()
+    module.embedding = nn.Embedding(VOCABULARY, 8, padding_idx=0)
+    X, y = planted_text(60)
+    X[:, -3:] = 0  # padded ends
+    X[0, 0] = 39  # token 39 once, token 38 never
+    X[X == 38] = 37
+    X[1:][X[1:] == 39] = 37
+    explainer = TokenGradientExplainer(TorchModel(module, classes=[0, 1])).fit(X, y)
+    scores = explainer.explain(X)
+    everything = dict(explainer.top_tokens(X, k=VOCABULARY, exclude=None))
+    assert everything[0] == pytest.approx(scores[X == 0].mean())
+    ranked = dict(explainer.top_tokens(X, k=VOCABULARY))
+    assert 0 not in ranked and set(ranked) == set(everything) - {0}
+    assert 39 in ranked and 39 not in dict(explainer.top_tokens(X, k=50, min_count=2))
+    assert 5 not in dict(explainer.top_tokens(X, k=50, exclude=[5, 6]))
+    with pytest.raises(ValueError, match="min_count"):
+        explainer.top_tokens(X, min_count=0)
+
+
 def test_multiclass_logits_and_top_tokens_average():
     net = classifier(n_out=3, classes=[0, 1, 2]).initialize()
     X = np.random.default_rng(1).integers(0, VOCABULARY, size=(20, 9))
