@@ -1,15 +1,18 @@
 """GradientExplainer: input-gradient attributions as a scikit-learn transformer."""
 
 import numpy as np
-from scipy.stats import norm
 from sklearn.base import TransformerMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseGradientExplainer, _is_frozen, _ModelMethodsMixin
+from ._base import (
+    BaseGradientExplainer,
+    _is_frozen,
+    _ModelMethodsMixin,
+    _SummaryMixin,
+)
 from ._compat import StrOptions, _fit_context, check_sample_weight
 from .attributions import get_attribution
-from .exceptions import _warn
 
 
 def _has_reference(self):
@@ -23,7 +26,9 @@ def _has_reference(self):
     )
 
 
-class GradientExplainer(_ModelMethodsMixin, TransformerMixin, BaseGradientExplainer):
+class GradientExplainer(
+    _ModelMethodsMixin, _SummaryMixin, TransformerMixin, BaseGradientExplainer
+):
     """Explain a model by the gradient of its prediction with respect to its input.
 
     ``fit`` fits a clone of ``estimator`` (unless it is a ``FrozenEstimator``) and
@@ -324,104 +329,6 @@ default="auto"
             ],
             dtype=object,
         )
-
-    def summary(self, confidence_level=0.95):
-        """The mean attribution per (output, feature) as a coefficient table.
-
-        Parameters
-        ----------
-        confidence_level : float, default=0.95
-            Coverage of the normal confidence interval of each mean.
-
-        Returns
-        -------
-        table : pandas.DataFrame
-            One row per (output, feature), ordered by output then feature, with the
-            columns ``output``, ``feature``, ``mean`` (the global gradient),
-            ``stderr`` (sample std, ddof=1, / √n), ``ci_low``, ``ci_high``,
-            ``p_value`` (two-sided, H0: mean attribution 0, normal), ``importance``
-            (mean absolute attribution) and ``scaled_importance`` (importance × the
-            feature's standard deviation: the output change per standard deviation).
-            The interval covers the sampling of rows with the model held fixed.
-            Fitted on a single row (total weight 1), the standard error is
-            undefined: ``stderr``, the interval and ``p_value`` are NaN, with a
-            warning.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from sklearn.linear_model import LinearRegression
-        >>> from sklearn_gradexplain import GradientExplainer
-        >>> X = np.random.RandomState(0).normal(size=(40, 2)) * [1.0, 10.0]
-        >>> explainer = GradientExplainer(LinearRegression()).fit(X, X @ [2.0, 0.1])
-        >>> table = explainer.summary()
-        >>> table[["feature", "mean", "scaled_importance"]].round(2)
-          feature  mean  scaled_importance
-        0      x0   2.0               2.15
-        1      x1   0.1               0.93
-        """
-        import pandas as pd
-
-        check_is_fitted(self)
-        if not 0 < confidence_level < 1:
-            raise ValueError(
-                f"confidence_level must be in (0, 1), got {confidence_level!r}."
-            )
-        statistics = self._statistics
-        mean = np.atleast_2d(statistics.attributions.mean)
-        stderr = np.atleast_2d(statistics.attributions.stderr())
-        importance = np.atleast_2d(statistics.magnitudes.mean)
-        mean = mean.reshape(-1, mean.shape[-1])
-        stderr = stderr.reshape(mean.shape)
-        importance = importance.reshape(mean.shape)
-        z = norm.ppf(0.5 + confidence_level / 2)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            statistic = np.abs(mean) / stderr
-        p_value = np.where(
-            stderr > 0, 2 * norm.sf(statistic), np.where(mean == 0, 1.0, 0.0)
-        )
-        if statistics.attributions.weight <= 1:
-            # one row (or a total weight of 1) has no spread to estimate: the
-            # standard error is undefined, not 0
-            _warn(
-                "summary() of a single row (total weight "
-                f"{statistics.attributions.weight:g}) has no standard error: stderr, "
-                "the interval and the p-value are NaN. Fit on more rows.",
-                UserWarning,
-            )
-            stderr = np.full_like(mean, np.nan)
-            p_value = np.full_like(mean, np.nan)
-        outputs = self._output_labels()
-        names = self._explained_names()
-        k, d = mean.shape
-        power = np.zeros(d)
-        power[self._numeric_slots()] = getattr(self.attribution_, "input_power", 1)
-        unit = np.where(power == 0, 1.0, np.nan_to_num(self.feature_std_) ** power)
-        return pd.DataFrame(
-            {
-                "output": np.repeat(np.asarray(outputs, dtype=object), d),
-                "feature": np.tile(names, k),
-                "mean": mean.ravel(),
-                "stderr": stderr.ravel(),
-                "ci_low": (mean - z * stderr).ravel(),
-                "ci_high": (mean + z * stderr).ravel(),
-                "p_value": p_value.ravel(),
-                "importance": importance.ravel(),
-                "scaled_importance": (importance * unit).ravel(),
-            }
-        )
-
-    def _output_labels(self):
-        """A label per explained output (for a single output: what it is)."""
-        names = self.outputs_.names
-        if names is not None:
-            return list(names)
-        classes = getattr(self, "classes_", None)
-        if classes is not None and not isinstance(classes, list):
-            if self.target is not None:
-                return [self.target]
-            return [classes[-1]] if len(classes) == 2 else [classes[0]]
-        return [0 if self.target is None else self.target]
 
     @available_if(_has_reference)
     def completeness_delta(self, X):

@@ -6,12 +6,12 @@ import numpy as np
 from sklearn.feature_selection import SelectorMixin
 from sklearn.utils.validation import check_is_fitted, check_scalar
 
-from ._base import BaseGradientExplainer
+from ._base import BaseGradientExplainer, _SummaryMixin
 from ._compat import Interval, _fit_context, calculate_threshold
 from ._response import unwrap_model
 
 
-class GradientFeatureSelector(SelectorMixin, BaseGradientExplainer):
+class GradientFeatureSelector(_SummaryMixin, SelectorMixin, BaseGradientExplainer):
     """Select features by the mean absolute attribution of a model.
 
     ``fit`` fits (a clone of) the estimator unless it is frozen, explains the fit

@@ -15,7 +15,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseGradientExplainer
+from ._base import BaseGradientExplainer, _SummaryMixin
 from ._compat import StrOptions, _fit_context
 from ._response import unwrap_model
 from .attributions import BaseAttribution, get_attribution
@@ -199,7 +199,7 @@ class _SurrogateMixin:
 
 
 class GradientSurrogateClassifier(
-    _SurrogateMixin, ClassifierMixin, BaseGradientExplainer
+    _SurrogateMixin, _SummaryMixin, ClassifierMixin, BaseGradientExplainer
 ):
     """The linear classifier built from a model's mean gradient.
 
@@ -497,7 +497,7 @@ default="auto"
 
 
 class GradientSurrogateRegressor(
-    _SurrogateMixin, RegressorMixin, BaseGradientExplainer
+    _SurrogateMixin, _SummaryMixin, RegressorMixin, BaseGradientExplainer
 ):
     """The linear regressor built from a model's mean gradient.
 

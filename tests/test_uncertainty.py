@@ -455,3 +455,23 @@ def test_rows_of_weight_zero_count_nowhere():
     b = surrogate.fit(X, y)
     assert_allclose(a_intercept, b.intercept_)
     assert a_agreement == b.agreement_
+
+
+@pytest.mark.parametrize(
+    "make", ["GradientSurrogateClassifier", "GradientFeatureSelector"]
+)
+def test_surrogates_and_selector_give_the_same_summary_table(make):
+    """summary() is one table for every explainer holding global statistics."""
+    import sklearn_gradexplain
+
+    X = np.random.default_rng(0).normal(size=(80, 3))
+    y = (X @ [1.0, -2.0, 0.5] > 0).astype(int)
+    model = FrozenEstimator(LogisticRegression().fit(X, y))
+    reference = GradientExplainer(model).fit(X, y).summary()
+    table = getattr(sklearn_gradexplain, make)(model).fit(X, y).summary()
+    assert list(table.columns) == list(reference.columns)
+    assert_allclose(
+        table[NUMERIC + ["scaled_importance"]],
+        reference[NUMERIC + ["scaled_importance"]],
+    )
+    assert list(table["output"]) == list(reference["output"]) == [1, 1, 1]

@@ -20,16 +20,8 @@ def _check_explainer(explainer, caller):
 
 
 def output_labels(explainer):
-    """One label per explained output (for a single output: what it is)."""
-    names = explainer.outputs_.names
-    if names is not None:
-        return [_plain(name) for name in names]
-    classes = getattr(explainer, "classes_", None)
-    if explainer.target is not None:
-        return [_plain(explainer.target)]
-    if classes is not None and not isinstance(classes, list):
-        return [_plain(classes[-1] if len(classes) == 2 else classes[0])]
-    return [0]
+    """One label per explained output, as plain Python values (JSON, plot labels)."""
+    return [_plain(label) for label in explainer._output_labels()]
 
 
 def _plain(value):

@@ -192,7 +192,7 @@ def _artifacts(explainer, values, columns, base):
     base_values = base[:, 0] if single else base
 
     def summary(path):
-        _summary_table(explainer).to_csv(path, index=False)
+        explainer.summary().to_csv(path, index=False)
 
     def global_gradient(path):
         content = {
@@ -236,25 +236,6 @@ def _artifacts(explainer, values, columns, base):
         "summary_bar_plot.png": figure("bar"),
         "beeswarm_plot.png": figure("beeswarm"),
     }
-
-
-def _summary_table(explainer):
-    """``explainer.summary()``, or its columns that the fitted means give."""
-    if hasattr(explainer, "summary"):
-        return explainer.summary()
-    import pandas as pd
-
-    mean = np.atleast_2d(explainer.global_gradient_)
-    stderr = np.atleast_2d(explainer.global_gradient_stderr_)
-    k, d = mean.shape
-    return pd.DataFrame(
-        {
-            "output": np.repeat(np.asarray(output_labels(explainer), dtype=object), d),
-            "feature": np.tile(explainer._explained_names(), k),
-            "mean": mean.ravel(),
-            "stderr": stderr.ravel(),
-        }
-    )
 
 
 def __getattr__(name):
