@@ -118,21 +118,40 @@ def peak_memory(function):
     return peak - base, result
 
 
-def set_threads(n_threads):
+def peak_rss():
+    """Peak resident memory of this process in bytes: the high-water mark of its own
+    address space (``VmHWM``), since Linux carries a parent's resident size at ``fork``
+    into the child's ``ru_maxrss`` across ``exec``."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+
+def set_threads(n_threads, torch=True):
     """Use ``n_threads`` for every thread pool (BLAS, OpenMP, torch) in this process.
 
     NOTES.md: torch's intra-op threads collapse when cores are shared, so ours and
-    every reference run with the same, explicit thread count.
+    every reference run with the same, explicit thread count. ``torch=False`` leaves
+    torch unimported (a process measuring its own memory without it).
     """
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[variable] = str(n_threads)
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(n_threads)
+    if not torch:
+        return
     try:
-        import torch
+        import torch as torch_module
 
-        torch.set_num_threads(n_threads)
+        torch_module.set_num_threads(n_threads)
     except ImportError:  # pragma: no cover - torch is an extra
         pass
 

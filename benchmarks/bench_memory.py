@@ -1,7 +1,10 @@
 """Memory of wide data and of fit on many rows (issue 13, items 11 and 12).
 
-Each case runs in a fresh Python process, so that its peak resident set size
-(``resource.getrusage``'s ``ru_maxrss``) is its own:
+Each case runs in a fresh Python process, so that its peak resident set size is its
+own: the high-water mark of its address space (``VmHWM`` of ``/proc/self/status``).
+``resource.getrusage``'s ``ru_maxrss`` would not do: Linux carries the parent's
+resident size at ``fork`` into the child's ``ru_maxrss`` across ``exec``, so a child
+of a large benchmark process reports the parent's size.
 
 * **wide data**: 1,000 rows × 10,000 features of a ``StandardScaler`` + ``Ridge``
   pipeline explained by finite differences with ``batch_size="auto"``. 0.1 stacked
@@ -31,9 +34,14 @@ except ImportError:  # run as a script
 ROOT = Path(__file__).resolve().parent.parent
 MB = 2**20
 
-WIDE = textwrap.dedent(
+# the children import the one definition of a process's own peak RSS
+PEAK_RSS = (
+    "import sys; sys.path.insert(0, 'benchmarks'); from _common import peak_rss\n"
+)
+
+WIDE = PEAK_RSS + textwrap.dedent(
     """
-    import json, resource, sys, time, warnings
+    import json, sys, time, warnings
     import numpy as np
     from sklearn.frozen import FrozenEstimator
     from sklearn.linear_model import Ridge
@@ -47,11 +55,11 @@ WIDE = textwrap.dedent(
     model = make_pipeline(StandardScaler(), Ridge()).fit(fit, rng.standard_normal(300))
     explainer = GradientExplainer(FrozenEstimator(model), method="finite_difference")
     explainer.fit(X[:50])
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    before = peak_rss()
     start = time.perf_counter()
     attributions = explainer.explain(X)
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss()
     expected = model[-1].coef_ / model[0].scale_
     error = float(np.abs(attributions - expected).max() / np.abs(expected).max())
     print(json.dumps({"before": before, "peak": peak, "seconds": seconds,
@@ -59,9 +67,9 @@ WIDE = textwrap.dedent(
     """
 )
 
-FIT = textwrap.dedent(
+FIT = PEAK_RSS + textwrap.dedent(
     """
-    import json, resource, sys, time
+    import json, sys, time
     import numpy as np
     from sklearn.frozen import FrozenEstimator
     from sklearn.linear_model import LinearRegression
@@ -71,11 +79,11 @@ FIT = textwrap.dedent(
     X = rng.standard_normal((n_rows, n_features))
     model = LinearRegression().fit(X[:1000], X[:1000] @ np.arange(n_features))
     explainer = GradientExplainer(FrozenEstimator(model), method="finite_difference")
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    before = peak_rss()
     start = time.perf_counter()
     explainer.fit(X)
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss()
     error = float(np.abs(explainer.global_gradient_ - model.coef_).max())
     print(json.dumps({"before": before, "peak": peak, "seconds": seconds,
                       "data": X.nbytes, "error": error}))
@@ -124,7 +132,11 @@ def run(quick=False):
             f"data); fit took {fit['seconds']:.1f} s; extra "
             f"{(fit['peak'] - fit['before']) / MB:,.0f} MB (0.1: 763 MiB at 1M×50); "
             f"max |global gradient - coef| {fit['error']:.1e}",
-            target=f"<= {1 + 0.25 * fit['data'] / fit['before']:.2f}",
+            # quick: 76 MB of rows, less than 4 chunks' working memory, which the
+            # extra is whatever the rows (flat); the target is the full run's
+            target=None
+            if quick
+            else f"<= {1 + 0.25 * fit['data'] / fit['before']:.2f}",
             unit="MB",
         ),
     ]
