@@ -656,6 +656,18 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
             self.feature_indices_ = np.arange(Z.shape[1])
         return InputData(Z)
 
+    def _check_model_width(self):
+        """A prefit model given more or fewer columns than it was fitted on: say so
+        before its first call fails somewhere inside it (or, worse, does not)."""
+        fitted = getattr(unwrap_model(self.estimator_), "n_features_in_", None)
+        if isinstance(fitted, Integral) and fitted != self.n_features_in_:
+            model = type(unwrap_model(self.estimator_)).__name__
+            raise ValueError(
+                f"X has {self.n_features_in_} columns, but the {model} was fitted on "
+                f"{fitted}: pass the columns it was fitted on (to explain some of "
+                "them only, name those in features=[...])."
+            )
+
     def _explained_model(self):
         """The model whose response is differentiated: after ``explain_at``'s step."""
         if self._explain_at() is not None:
@@ -857,6 +869,7 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         self.attribution_ = attribution.fit(data.Z, sample_weight=sample_weight)
         if not at_step:
             self.estimator_ = self._fit_estimator(X, y, sample_weight, fit_params or {})
+        self._check_model_width()
         if self._categorical_spec() is not None:
             from ._categorical import CategoryTable
 
@@ -938,7 +951,10 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         """
         model = self._explained_model()
         attribution = self.attribution_
-        probe = data.chunk(0, min(len(data), _PROBE_ROWS))
+        n_probe = min(len(data), _PROBE_ROWS)
+        probe = data.chunk(0, n_probe)
+        if n_probe == 1:  # some models fail on one row (SparsePCA's transform: 1-D)
+            probe = probe.take([0, 0])
         function = None
         if fitting:
             requested = self._resolved_method()
@@ -970,9 +986,9 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
                 held=_held_of(function),
             )
             if fitting:  # the outputs are fixed from the response on a few rows
-                with _first_call(len(probe)):
+                with _first_call(n_probe):
                     raw = engine.raw_response(probe)
-                self.outputs_ = self._select_outputs(model, raw, probe)
+                self.outputs_ = self._select_outputs(model, raw, probe, n_probe)
                 self.n_outputs_ = self.outputs_.n_outputs
                 engine.with_outputs(self.outputs_)
             return engine
@@ -980,9 +996,9 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         composer = self._composer(model)
         dtype = np.float32 if data.Z.dtype == np.float32 else np.float64
         if fitting:
-            with _first_call(len(probe)):
+            with _first_call(n_probe):
                 probe_raw = raw(composer(probe))
-            self.outputs_ = self._select_outputs(model, probe_raw, probe)
+            self.outputs_ = self._select_outputs(model, probe_raw, probe, n_probe)
             self.n_outputs_ = self.outputs_.n_outputs
             options = self.method if isinstance(self.method, FiniteDifference) else None
             options = clone(options) if options is not None else FiniteDifference()
@@ -1027,10 +1043,10 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
             )
         return getattr(model, self.response_method_)
 
-    def _select_outputs(self, model, raw, probe):
+    def _select_outputs(self, model, raw, probe, n_rows):
         n_labels = None
         if is_classifier(model) and not is_torch_net(model):
-            with _first_call(len(probe)):
+            with _first_call(n_rows):
                 prediction = np.asarray(model.predict(self._composer(model)(probe)))
             if prediction.ndim == 2 and prediction.shape[1] > 1:
                 n_labels = prediction.shape[1]

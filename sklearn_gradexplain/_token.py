@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.utils import check_array, get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import BaseGradientExplainer, check_device
+from ._base import _PROBE_ROWS, BaseGradientExplainer, check_device
 from ._compat import (
     HasMethods,
     Interval,
@@ -215,9 +215,9 @@ sequence_length)
         )
         if fitting:
             self.method_ = "autograd"
-            probe = data.chunk(0, min(len(data), 8))
+            probe = data.chunk(0, min(len(data), _PROBE_ROWS))
             self.outputs_ = self._select_outputs(
-                model, engine.raw_response(probe), probe
+                model, engine.raw_response(probe), probe, len(probe)
             )
             self.n_outputs_ = self.outputs_.n_outputs
             engine.outputs, engine.n_outputs = self.outputs_, self.n_outputs_

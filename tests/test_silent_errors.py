@@ -572,6 +572,88 @@ def test_a_model_failing_only_in_the_probe_does_not_fail_fit(cancer):
     assert explainer.global_gradient_.shape == (X.shape[1],)
 
 
+def _regression(n_samples=40, n_features=4):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n_samples, n_features))
+    return X, X @ np.arange(1.0, n_features + 1)
+
+
+def test_nan_in_X_names_the_columns_and_the_features_remedy():
+    X, y = _regression()
+    X[3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"NaN in columns \[1\].*features=\[") as info:
+        GradientExplainer(LinearRegression()).fit(X, y)
+    assert "SimpleImputer" in str(info.value)
+
+
+def test_datetime_columns_are_named_and_can_be_held_fixed():
+    pd = pytest.importorskip("pandas")
+    X, y = _regression()
+    frame = pd.DataFrame(X, columns=list("abcd"))
+    frame["when"] = pd.date_range("2020-01-01", periods=len(frame))
+    model = make_pipeline(
+        make_column_transformer(("passthrough", list("abcd"))), LinearRegression()
+    ).fit(frame, y)
+    with pytest.raises(ValueError, match=r"datetime columns \['when'\].*features="):
+        GradientExplainer(FrozenEstimator(model)).fit(frame)
+    held = GradientExplainer(FrozenEstimator(model), features=list("abcd")).fit(frame)
+    assert_close(
+        held.explain(frame), np.tile(model[-1].coef_, (len(frame), 1)), rtol=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    "features, message",
+    [
+        (np.array([True, False, True, False]), "boolean mask; pass np.flatnonzero"),
+        ([0.0, 1.5], r"got floats \[0.0, 1.5\]"),
+    ],
+    ids=["boolean-mask", "floats"],
+)
+def test_features_as_a_mask_or_floats_is_a_clear_error(features, message):
+    X, y = _regression()
+    CountingModel = type("CountingModel", (LinearRegression,), {})
+    with pytest.raises(ValueError, match=message):
+        GradientExplainer(CountingModel(), features=features).fit(X, y)
+
+
+def test_verbose_without_tqdm_says_how_to_install_it(monkeypatch):
+    X, y = _regression()
+    monkeypatch.setitem(__import__("sys").modules, "tqdm", None)
+    with pytest.raises(ImportError, match="pip install tqdm, or use verbose=0"):
+        GradientExplainer(LinearRegression(), verbose=1).fit(X, y)
+
+
+def test_sparse_pca_is_explained_from_a_single_row():
+    # 0.1 probed the response on one row, where SparsePCA's transform failed
+    from sklearn.decomposition import SparsePCA
+
+    X, y = _regression()
+    model = make_pipeline(
+        SparsePCA(n_components=2, random_state=0), LinearRegression()
+    ).fit(X, y)
+    # the pipeline is linear (a ridge projection, then a linear model): its gradient
+    # is the change of the prediction along each unit vector
+    # (SparsePCA's transform of a single row is 1-D: the model fails on one row)
+    with pytest.raises(ValueError, match="2D"):
+        model.predict(X[:1])
+    points = model.predict(np.vstack([np.zeros(X.shape[1]), np.eye(X.shape[1])]))
+    truth = points[1:] - points[0]
+    explainer = GradientExplainer(FrozenEstimator(model), method="finite_difference")
+    explainer.fit(X[:1])
+    assert_close(explainer.explain(X[:1])[0], truth, rtol=1e-6, atol=1e-9)
+
+
+def test_a_prefit_model_given_other_columns_is_a_clear_error():
+    # 0.1 (and a torch size mismatch after it) failed inside the model's first call
+    X, y = _regression()
+    model = FrozenEstimator(LinearRegression().fit(X, y))
+    with pytest.raises(
+        ValueError, match="X has 5 columns, but the LinearRegression was fitted on 4"
+    ):
+        GradientExplainer(model).fit(np.hstack([X, X[:, :1]]))
+
+
 # ---------------------------------------------------------------- memory and scale
 def _traced_peak(function):
     """Traced peak memory of ``function()`` above what was allocated before."""
