@@ -179,8 +179,15 @@ class OutputSelection:
         """Select and sign the columns of a raw response (numpy or torch)."""
         if raw.ndim == 1:
             raw = raw.reshape(-1, 1)
+        unsigned = np.all(self.signs == 1)
+        every_column = np.array_equal(self.columns, np.arange(raw.shape[1]))
+        if unsigned and every_column and not isinstance(raw, np.ndarray):
+            # a tensor's every column in order: no indexing, whose backward pass
+            # scatters into a fresh (rows, width) tensor once per output of a
+            # Jacobian (numpy responses are still copied: the model may own them)
+            return raw
         selected = raw[:, self.columns]
-        if np.all(self.signs == 1):
+        if unsigned:
             return selected
         if isinstance(selected, np.ndarray):
             return selected * self.signs
