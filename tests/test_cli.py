@@ -776,6 +776,9 @@ def test_sigint_to_a_running_process_exits_130(files, models, tmp_path, n_jobs):
         stderr=subprocess.PIPE,
         text=True,
         env=_environment(models[0]),
+        # as from a terminal: a job started in the background (``cmd &``, nohup)
+        # inherits SIGINT ignored, and Python then installs no KeyboardInterrupt
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 120
