@@ -9,6 +9,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.stats import norm
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.tree import DecisionTreeClassifier
 
 from sklearn_gradexplain import GradientExplainer
 from sklearn_gradexplain.attributions import IntegratedGradients, SmoothGrad
@@ -185,8 +186,29 @@ def test_completeness_warning_when_steps_too_few():
         frozen_net(module),
         attribution=IntegratedGradients(integration="riemann_right", n_steps=2),
     )
-    with pytest.warns(CompletenessWarning, match="n_steps"):
+    with pytest.warns(
+        CompletenessWarning, match=r"raise n_steps \(now 2\) or use integration="
+    ):
         explainer.fit(X)
+
+
+def test_completeness_remedy_fits_the_settings():
+    # never the rule already in use; across jumps, no rule makes it exact
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    tree = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y)
+    explainer = GradientExplainer(
+        tree, attribution=IntegratedGradients(n_steps=4), method="finite_difference"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        explainer.fit(X, y)
+    (message,) = [
+        str(w.message) for w in caught if issubclass(w.category, CompletenessWarning)
+    ]
+    assert "raise n_steps (now 4)" in message
+    assert "gausslegendre" not in message
+    assert "complete only roughly" in message
 
 
 def test_integrated_gradients_toy_relu_network():

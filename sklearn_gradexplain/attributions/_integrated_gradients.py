@@ -174,11 +174,20 @@ class _CompletenessCheck:
     def finish(self):
         self._flush()
         if self.total and self.incomplete > 0:
+            remedy = f"raise n_steps (now {self.attribution.n_steps})"
+            if self.attribution.integration != "gausslegendre":
+                remedy += " or use integration='gausslegendre'"
+            if self.engine.name == "finite_difference":
+                # a path across jumps: no quadrature makes it exact
+                remedy += (
+                    "; a model with jumps (trees, boosting, coded categories) is "
+                    "complete only roughly, whatever n_steps"
+                )
             _warn(
                 "Integrated gradients miss completeness by more than 5% of "
                 "|f(x) - f(baseline)| on "
                 f"{self.incomplete / self.total:.1%} of the samples and outputs; "
-                "raise n_steps or use integration='gausslegendre'.",
+                f"{remedy}.",
                 CompletenessWarning,
             )
 
