@@ -103,6 +103,25 @@ def test_report_states_mean_and_sd_over_the_seeds(quick_demo):
         assert section_seeds == 2, title
 
 
+def test_report_measures_how_faithful_each_rule_is(quick_demo):
+    out, results, _ = quick_demo
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert report.count("**How faithful the explanations are**") == 2
+    rules = {"3.": _demo._MNIST_RULE_LABELS, "5.": tuple(_demo._RULE_TITLES.items())}
+    for title, metrics in _sections(results).items():
+        if title[:2] not in rules:
+            continue
+        for rule, label in rules[title[:2]]:
+            assert re.search(rf"^\| {re.escape(label)} \| ", report, flags=re.M)
+            value = {
+                key: metrics[f"faith_{rule}_{key}"] for key, _, _ in _demo.FAITHFULNESS
+            }
+            assert value["infidelity"] >= 0 and value["sensitivity_max"] >= 0
+            # probabilities: the curves' areas lie in [0, 1]
+            assert 0 <= value["deletion_auc"] <= 1 and 0 <= value["insertion_auc"] <= 1
+            assert -1 <= value["faithfulness_correlation"] <= 1
+
+
 def test_quick_demo_figures_are_consistent(quick_demo):
     _, results, _ = quick_demo
     sections = list(_sections(results).values())
