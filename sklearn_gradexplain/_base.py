@@ -50,7 +50,7 @@ from ._engines._autograd import (
     torch_response,
 )
 from ._engines._finite_difference import FiniteDifference, NumpyResponse
-from ._inputs import InputComposer, InputData, as_pandas
+from ._inputs import InputComposer, InputData, as_pandas, column_positions
 from ._response import (
     check_response_method,
     is_torch_net,
@@ -677,45 +677,12 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         return unwrap_model(self.estimator_)
 
     def _resolve_features(self, n_columns):
-        features = np.asarray(self.features)
-        if features.ndim != 1:
-            features = features.ravel()
-        if features.size == 0:
-            raise ValueError("features must name at least one column.")
-        if features.dtype.kind == "b":
-            raise ValueError(
-                "features takes column names or integer positions, not a boolean "
-                "mask; pass np.flatnonzero(mask)."
-            )
-        if features.dtype.kind == "f":
-            raise ValueError(
-                "features takes column names or integer positions; got floats "
-                f"{features.tolist()[:5]}."
-            )
-        if features.dtype.kind in "iu":
-            if features.min() < -n_columns or features.max() >= n_columns:
-                raise ValueError(
-                    f"features {features.tolist()} out of range for {n_columns} "
-                    "columns."
-                )
-            indices = features % n_columns
-        else:
-            names = getattr(self, "feature_names_in_", None)
-            if names is None:
-                raise ValueError(
-                    "features given by name need X with column names (a DataFrame)."
-                )
-            lookup = {name: i for i, name in enumerate(names)}
-            missing = [f for f in features.tolist() if f not in lookup]
-            if missing:
-                raise ValueError(f"features {missing} are not columns of X.")
-            indices = np.array([lookup[f] for f in features.tolist()])
-        if len(np.unique(indices)) != len(indices):
-            raise ValueError(
-                f"features names a column twice: {features.tolist()}; each explained "
-                "column once."
-            )
-        return indices.astype(np.intp)
+        return column_positions(
+            self.features,
+            n_columns,
+            getattr(self, "feature_names_in_", None),
+            "features",
+        )
 
     def _input_names(self, input_features=None):
         """Names of the input columns (``x<i>`` without names)."""

@@ -21,7 +21,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from ._compat import column_transformer_input_indices, onehot_output_sizes
-from ._inputs import Points
+from ._inputs import Points, column_positions
 
 
 # ---------------------------------------------------------------------- switch effects
@@ -42,35 +42,8 @@ def categorical_columns(X, spec, feature_names):
                 "string column in X."
             )
         return np.asarray(positions, dtype=np.intp)
-    spec = np.asarray(spec).ravel()
-    if spec.size == 0:
-        raise ValueError("categorical_features must name at least one column.")
-    if spec.dtype.kind == "b":
-        raise ValueError(
-            "categorical_features takes column names or integer positions, not a "
-            "boolean mask; pass np.flatnonzero(mask)."
-        )
-    if spec.dtype.kind in "iu":
-        if spec.min() < -n_columns or spec.max() >= n_columns:
-            raise ValueError(
-                f"categorical_features {spec.tolist()} out of range for {n_columns} "
-                "columns."
-            )
-        positions = spec % n_columns
-    else:
-        if feature_names is None:
-            raise ValueError(
-                "categorical_features given by name need X with column names (a "
-                "DataFrame)."
-            )
-        lookup = {name: j for j, name in enumerate(feature_names)}
-        missing = [name for name in spec.tolist() if name not in lookup]
-        if missing:
-            raise ValueError(f"categorical_features {missing} are not columns of X.")
-        positions = np.asarray([lookup[name] for name in spec.tolist()])
-    if len(np.unique(positions)) != len(positions):
-        raise ValueError(f"categorical_features names a column twice: {spec.tolist()}.")
-    return np.sort(positions).astype(np.intp)
+    positions = column_positions(spec, n_columns, feature_names, "categorical_features")
+    return np.sort(positions)
 
 
 def _column(X, position):

@@ -23,6 +23,49 @@ def as_pandas(X):
     return X
 
 
+def column_positions(spec, n_columns, feature_names, parameter):
+    """Positions of the columns that ``spec`` names, in its order.
+
+    ``spec`` holds column names (looked up in ``feature_names``) or integer positions
+    (negative ones count from the end); ``parameter`` names it in the errors, which
+    say what to pass instead of a boolean mask or floats.
+    """
+    spec = np.asarray(spec).ravel()
+    if spec.size == 0:
+        raise ValueError(f"{parameter} must name at least one column.")
+    if spec.dtype.kind == "b":
+        raise ValueError(
+            f"{parameter} takes column names or integer positions, not a boolean "
+            "mask; pass np.flatnonzero(mask)."
+        )
+    if spec.dtype.kind == "f":
+        raise ValueError(
+            f"{parameter} takes column names or integer positions; got floats "
+            f"{spec.tolist()[:5]}."
+        )
+    if spec.dtype.kind in "iu":
+        if spec.min() < -n_columns or spec.max() >= n_columns:
+            raise ValueError(
+                f"{parameter} {spec.tolist()} out of range for {n_columns} columns."
+            )
+        positions = spec % n_columns
+    else:
+        if feature_names is None:
+            raise ValueError(
+                f"{parameter} given by name need X with column names (a DataFrame)."
+            )
+        lookup = {name: j for j, name in enumerate(feature_names)}
+        missing = [name for name in spec.tolist() if name not in lookup]
+        if missing:
+            raise ValueError(f"{parameter} {missing} are not columns of X.")
+        positions = np.asarray([lookup[name] for name in spec.tolist()])
+    if len(np.unique(positions)) != len(positions):
+        raise ValueError(
+            f"{parameter} names a column twice: {spec.tolist()}; name each once."
+        )
+    return positions.astype(np.intp)
+
+
 @dataclass
 class Points:
     """Points at which a model is differentiated or evaluated.

@@ -270,6 +270,15 @@ def test_categorical_errors(frame):
     ).fit(df, target)
     with pytest.raises(ValueError, match=r"not columns of X"):
         GradientExplainer(FrozenEstimator(model), categorical_features=["d"]).fit(df)
+    # the same column rules as features= (one resolution serves both)
+    for spec, message in (
+        ([2.0], r"categorical_features takes .*got floats \[2.0\]"),
+        ([True, False, True], "boolean mask; pass np.flatnonzero"),
+        ([2, -1], r"names a column twice"),
+        ([5], "out of range for 3 columns"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            GradientExplainer(FrozenEstimator(model), categorical_features=spec).fit(df)
     with pytest.raises(ValueError, match="non-numeric"):
         GradientExplainer(FrozenEstimator(model)).fit(df)
     with pytest.raises(ValueError, match="DataFrame"):
