@@ -1020,30 +1020,25 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         return select_outputs(model, self.response_method_, self.target, raw, n_labels)
 
     # ------------------------------------------------------------------ batching
-    def _rows_per_chunk(self, engine, n_rows):
-        cost = engine.evaluations_per_point * self.attribution_.n_points()
+    def _rows_per_chunk(self, engine, n_rows, cost=None):
+        """Rows per chunk: the engine's rows per call over the model evaluations a
+        row costs (``cost``, the attribution's by default)."""
+        if cost is None:
+            cost = engine.evaluations_per_point * self.attribution_.n_points()
         rows = max(1, engine.max_rows // cost)
         if self.verbose and n_rows > 1:  # enough chunks for the bar to move
             rows = min(rows, max(1, -(-n_rows // _MIN_CHUNKS_WITH_PROGRESS)))
         return rows
 
-    def _attribution_chunks(self, engine, data, description=None, group=None):
-        """The one batching loop: ``(start, stop, points, attributions)`` per chunk.
+    def _chunk_results(self, work, engine, data, rows_per_chunk, description):
+        """The one batching loop: ``(start, stop, points, work.attribute(engine,
+        points))`` per chunk of rows, in order.
 
-        Chunks of rows go through joblib (finite differences use ``n_jobs``); chunk
-        boundaries depend only on the number of rows, the engine's rows per call and
-        the attribution's cost, so results are identical for every ``n_jobs`` and
-        joblib backend. A task receives only its chunk's rows (a DataFrame is never
-        sent whole to process workers). Non-finite attributions raise, naming the
-        rows; the attribution's and the engine's checks run on every chunk, and warn
-        at the end. Switch effects of categorical columns, and the grouping of an
-        explained step's columns onto raw columns, are added last (the checks see
-        the engine's own columns).
+        Chunks go through joblib (finite differences use ``n_jobs``); a task receives
+        only its chunk's rows (a DataFrame is never sent whole to process workers).
+        With ``verbose``, a progress bar counts the chunks.
         """
         n_rows = len(data)
-        grouped = self._grouped(group)
-        switch = self._switch_response() if self._categorical_spec() else None
-        rows_per_chunk = self._rows_per_chunk(engine, n_rows)
         bounds = [
             (start, min(start + rows_per_chunk, n_rows))
             for start in range(0, n_rows, rows_per_chunk)
@@ -1054,7 +1049,7 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         def tasks(wrap):
             for start, stop in bounds:
                 pending[start] = points = data.chunk(start, stop)
-                yield wrap(_run_chunk)(self.attribution_, engine, points, start, stop)
+                yield wrap(_run_chunk)(work, engine, points, start, stop)
 
         if effective_n_jobs(n_jobs) == 1:  # in this thread: no dispatch to pay for
             results = tasks(lambda function: function)
@@ -1069,18 +1064,41 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
         if self.verbose:
             from tqdm.auto import tqdm
 
-            description = description or (
-                f"{type(self.attribution_).__name__} ({engine.name})"
-            )
             results = tqdm(results, total=len(bounds), desc=description, unit="chunk")
+        for result, (start, stop) in zip(results, bounds, strict=True):
+            yield start, stop, pending.pop(start), result
+
+    def _attribution_chunks(self, engine, data, description=None, group=None):
+        """``(start, stop, points, attributions)`` per chunk of the batching loop.
+
+        Chunk boundaries (:meth:`_chunk_results`) depend only on the number of rows,
+        the engine's rows per call and the attribution's cost, so results are
+        identical for every ``n_jobs`` and joblib backend. Non-finite attributions
+        raise, naming the
+        rows; the attribution's and the engine's checks run on every chunk, and warn
+        at the end. Switch effects of categorical columns, and the grouping of an
+        explained step's columns onto raw columns, are added last (the checks see
+        the engine's own columns).
+        """
+        grouped = self._grouped(group)
+        switch = self._switch_response() if self._categorical_spec() else None
+        description = description or (
+            f"{type(self.attribution_).__name__} ({engine.name})"
+        )
         checks = [
             *engine.diagnostics(self._engine_names()),
             *self.attribution_.diagnostics(engine),
         ]
-        for values, (start, stop) in zip(results, bounds, strict=True):
+        chunks = self._chunk_results(
+            self.attribution_,
+            engine,
+            data,
+            self._rows_per_chunk(engine, len(data)),
+            description,
+        )
+        for start, stop, points, values in chunks:
             if data.Z.dtype == np.float32:
                 values = values.astype(np.float32, copy=False)
-            points = pending.pop(start)
             _check_finite_attributions(values, start)
             for check in checks:
                 check.update(points, values)

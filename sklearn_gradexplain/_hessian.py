@@ -10,11 +10,9 @@ The engines' second derivatives live in :mod:`sklearn_gradexplain._engines._hess
 from numbers import Integral
 
 import numpy as np
-from joblib import effective_n_jobs
-from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseGradientExplainer, _ModelMethodsMixin, _run_chunk
+from ._base import BaseGradientExplainer, _ModelMethodsMixin
 from ._compat import Interval, StrOptions, _fit_context, check_sample_weight
 from ._engines._hessian import (
     auto_second_step,
@@ -40,7 +38,7 @@ _KINDS = ("hessian", "integrated_hessians")
 
 
 class _SecondOrder:
-    """What :func:`_run_chunk` calls per chunk: the Hessians (or integrated ones)."""
+    """What the batching loop calls per chunk: the Hessians (or integrated ones)."""
 
     def __init__(self, kind, baseline, n_steps):
         self.kind = kind
@@ -307,34 +305,13 @@ default="auto"
         cost = computation.n_points()
         if engine.name == "finite_difference":
             cost *= second_difference_evaluations(d, engine.scheme)
-        n_rows = len(data)
-        rows = max(1, engine.max_rows // cost)
-        if self.verbose and n_rows > 1:
-            rows = min(rows, max(1, -(-n_rows // 10)))
-        bounds = [(s, min(s + rows, n_rows)) for s in range(0, n_rows, rows)]
-        n_jobs = self.n_jobs if engine.name == "finite_difference" else 1
-        pending = {}  # the chunks dispatched and not yet consumed
-
-        def tasks():
-            for start, stop in bounds:
-                pending[start] = points = data.chunk(start, stop)
-                yield computation, engine, points, start, stop
-
-        if effective_n_jobs(n_jobs) == 1:
-            results = (_run_chunk(*task) for task in tasks())
-        else:
-            results = Parallel(n_jobs=n_jobs, return_as="generator")(
-                delayed(_run_chunk)(*task) for task in tasks()
-            )
-        if self.verbose:
-            from tqdm.auto import tqdm
-
-            results = tqdm(
-                results,
-                total=len(bounds),
-                desc=f"{self.kind} ({engine.name})",
-                unit="chunk",
-            )
+        chunks = self._chunk_results(
+            computation,
+            engine,
+            data,
+            self._rows_per_chunk(engine, len(data), cost),
+            f"{self.kind} ({engine.name})",
+        )
         # the engine's checks (zero gradients that are not flat, jumps) on the
         # gradients that the second-difference stencil gives at the rows themselves
         checks = (
@@ -342,8 +319,7 @@ default="auto"
             if self.kind == "hessian"
             else []
         )
-        for (values, gradients), (start, stop) in zip(results, bounds, strict=True):
-            points = pending.pop(start)
+        for start, stop, points, (values, gradients) in chunks:
             for check in checks:
                 check.update(points, gradients)
             if not np.all(np.isfinite(values)):
