@@ -196,27 +196,18 @@ def column_mapping(head, n_columns):
     that mixes columns (PCA, polynomial features, ...), when only the indicators
     can be reported.
     """
-    mapping = np.arange(n_columns)
-    steps = head.steps if isinstance(head, Pipeline) else [("step", head)]
-    for _, step in steps:
-        if step is None or (isinstance(step, str) and step == "passthrough"):
-            continue
-        local = _step_mapping(step, len(mapping))
-        if local is None:
-            return None
-        mapping = mapping[local]
-    return mapping
+    return _step_mapping(head, n_columns)
 
 
 def _step_mapping(step, n_in):
     """Output column -> input column of one fitted transformer (None if mixed)."""
+    if step is None or (isinstance(step, str) and step == "passthrough"):
+        return np.arange(n_in)
     if isinstance(step, FrozenEstimator):
         return _step_mapping(step.estimator, n_in)
     if isinstance(step, Pipeline):
         mapping = np.arange(n_in)
         for _, inner in step.steps:
-            if inner is None or (isinstance(inner, str) and inner == "passthrough"):
-                continue
             local = _step_mapping(inner, len(mapping))
             if local is None:
                 return None
@@ -229,9 +220,6 @@ def _step_mapping(step, n_in):
             if isinstance(transformer, str) and transformer == "drop":
                 continue
             if len(indices) == 0:
-                continue
-            if isinstance(transformer, str) and transformer == "passthrough":
-                parts.append(indices)
                 continue
             local = _step_mapping(transformer, len(indices))
             if local is None:
