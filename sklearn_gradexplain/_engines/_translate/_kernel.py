@@ -9,7 +9,7 @@ from sklearn.kernel_ridge import KernelRidge
 from sklearn.svm import SVC, SVR, NuSVC, NuSVR
 
 from ..._compat import kernel_pca_centerer, libsvm_gamma
-from ._registry import Blocked, register, unsupported
+from ._registry import Blocked, ovo_combination, register, unsupported
 
 _KERNELS = ("linear", "poly", "polynomial", "sigmoid", "rbf", "laplacian", "cosine")
 
@@ -113,21 +113,13 @@ def _svc(model, method, ctx):
         return lambda X: ovo(X)[:, 0]
     if model.decision_function_shape != "ovr":
         return ovo
-    # sklearn's _ovr_decision_function: votes (piecewise constant) + confidences
-    first = np.zeros((len(pairs), n_classes))
-    second = np.zeros((len(pairs), n_classes))
-    for p, (i, j) in enumerate(pairs):
-        first[p, i] = 1
-        second[p, j] = 1
-    first, second = ctx.tensor(first), ctx.tensor(second)
-    confidence_map = first - second
+    # sklearn: _ovr_decision_function(dec < 0, -dec, n_classes), votes (piecewise
+    # constant) + confidences
+    combine = ovo_combination(n_classes, ctx)
 
     def ovr(X):
         dec = ovo(X)
-        wins_first = (dec >= 0).to(dec.dtype).detach()
-        votes = wins_first @ first + (1 - wins_first) @ second
-        confidence = dec @ confidence_map
-        return votes + confidence / (3 * (confidence.abs() + 1))
+        return combine((dec < 0).to(dec.dtype).detach(), -dec)
 
     return ovr
 

@@ -41,7 +41,14 @@ from ..._compat import (
     is_constant_predictor,
     target_training_dim,
 )
-from ._registry import Blocked, constant, located, register, unsupported
+from ._registry import (
+    Blocked,
+    constant,
+    located,
+    ovo_combination,
+    register,
+    unsupported,
+)
 
 _PROBABILISTIC = ("predict_proba", "decision_function")
 
@@ -162,28 +169,6 @@ def _one_vs_rest(model, method, ctx):
     return proba
 
 
-def _ovo_combination(n_classes, ctx):
-    """``sklearn.utils.multiclass._ovr_decision_function`` as ``(votes, scores) -> Y``.
-
-    ``votes`` are the pairwise predictions (1: the pair's second class), constants.
-    """
-    pairs = [(i, j) for i in range(n_classes) for j in range(i + 1, n_classes)]
-    first = np.zeros((len(pairs), n_classes))
-    second = np.zeros((len(pairs), n_classes))
-    for k, (i, j) in enumerate(pairs):
-        first[k, i] = 1
-        second[k, j] = 1
-    first, second = ctx.tensor(first), ctx.tensor(second)
-    signs = second - first
-
-    def combine(votes, scores):
-        counts = (1 - votes) @ first + votes @ second
-        confidence = scores @ signs
-        return counts + confidence / (3 * (confidence.abs() + 1))
-
-    return combine
-
-
 @register(OneVsOneClassifier)
 def _one_vs_one(model, method, ctx):
     import torch
@@ -207,7 +192,7 @@ def _one_vs_one(model, method, ctx):
         confidences.append(_response_values(estimator, [kind], ctx, location))
         thresholds.append(0.0 if kind == "decision_function" else 0.5)
     n_classes = len(model.classes_)
-    combine = _ovo_combination(n_classes, ctx)
+    combine = ovo_combination(n_classes, ctx)
     limits = ctx.tensor(np.asarray(thresholds))
 
     def decision(X):

@@ -234,3 +234,27 @@ def ovr_normalized_expit(decision):
         return p / total
 
     return proba
+
+
+def ovo_combination(n_classes, ctx):
+    """``sklearn.utils.multiclass._ovr_decision_function`` as ``(votes, scores) -> Y``.
+
+    ``votes`` are the pairwise predictions (1: the pair's second class), constants;
+    ``scores`` the pairwise confidences, positive towards the pair's second class.
+    Used by OneVsOneClassifier and by SVC's ``decision_function_shape="ovr"``.
+    """
+    pairs = [(i, j) for i in range(n_classes) for j in range(i + 1, n_classes)]
+    first = np.zeros((len(pairs), n_classes))
+    second = np.zeros((len(pairs), n_classes))
+    for k, (i, j) in enumerate(pairs):
+        first[k, i] = 1
+        second[k, j] = 1
+    first, second = ctx.tensor(first), ctx.tensor(second)
+    signs = second - first
+
+    def combine(votes, scores):
+        counts = (1 - votes) @ first + votes @ second
+        confidence = scores @ signs
+        return counts + confidence / (3 * (confidence.abs() + 1))
+
+    return combine
