@@ -134,6 +134,25 @@ def peak_rss():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
+def json_of_child(arguments, cwd, timeout):
+    """Run ``python *arguments`` in a fresh process (its peak RSS its own) and
+    return the JSON object its last line of output prints."""
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def set_threads(n_threads, torch=True):
     """Use ``n_threads`` for every thread pool (BLAS, OpenMP, torch) in this process.
 

@@ -20,16 +20,14 @@ Quick mode: 20 rows × 10,000 features and 200,000 × 50 (the full wide case eva
 the model on 20 million perturbed rows of 10,000 features: minutes).
 """
 
-import json
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 try:
-    from ._common import row
+    from ._common import json_of_child, row
 except ImportError:  # run as a script
-    from _common import row
+    from _common import json_of_child, row
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 2**20
@@ -92,16 +90,7 @@ FIT = PEAK_RSS + textwrap.dedent(
 
 
 def _measure(script, *args):
-    result = subprocess.run(
-        [sys.executable, "-c", script, *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        cwd=ROOT,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(result.stderr.strip().splitlines()[-1])
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return json_of_child(["-c", script, *args], cwd=ROOT, timeout=1800)
 
 
 def run(quick=False):

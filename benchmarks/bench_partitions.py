@@ -17,7 +17,6 @@ memory before the first partition plus the size of all rows held at once.
 
 import copy
 import json
-import subprocess
 import sys
 import time
 import warnings
@@ -30,9 +29,9 @@ from sklearn.neural_network import MLPClassifier
 from sklearn_gradexplain import GradientExplainer
 
 try:
-    from ._common import peak_memory, peak_rss, row
+    from ._common import json_of_child, peak_memory, peak_rss, row
 except ImportError:  # run as a script
-    from _common import peak_memory, peak_rss, row
+    from _common import json_of_child, peak_memory, peak_rss, row
 
 N_FEATURES = 10
 PARTITIONS = {"quick": (3, 100_000), "full": (10, 1_000_000)}
@@ -81,16 +80,8 @@ def simulate(n_partitions, n_rows):
 def _simulate_in_fresh_process(quick):
     """``simulate`` in a child process, so that its peak RSS is its own."""
     script = Path(__file__).resolve()
-    result = subprocess.run(
-        [sys.executable, str(script), "--json", *(["--quick"] if quick else [])],
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        cwd=script.parent,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(result.stderr.strip().splitlines()[-1])
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    arguments = [script, "--json", *(["--quick"] if quick else [])]
+    return json_of_child(arguments, cwd=script.parent, timeout=3600)
 
 
 def run(quick=False):
