@@ -659,11 +659,12 @@ class BaseGradientExplainer(MetaEstimatorMixin, BaseEstimator):
     def _check_model_width(self):
         """A prefit model given more or fewer columns than it was fitted on: say so
         before its first call fails somewhere inside it (or, worse, does not)."""
-        fitted = getattr(unwrap_model(self.estimator_), "n_features_in_", None)
+        model = unwrap_model(self.estimator_)
+        fitted = getattr(model, "n_features_in_", None)
         if isinstance(fitted, Integral) and fitted != self.n_features_in_:
-            model = type(unwrap_model(self.estimator_)).__name__
             raise ValueError(
-                f"X has {self.n_features_in_} columns, but the {model} was fitted on "
+                f"X has {self.n_features_in_} columns, but the {type(model).__name__} "
+                f"was fitted on "
                 f"{fitted}: pass the columns it was fitted on (to explain some of "
                 "them only, name those in features=[...])."
             )

@@ -409,9 +409,15 @@ def _spearman(a, b):
 
 
 #: faithfulness metrics of the demo's models: (key, label, better)
+_CURVE_STEPS = 20  # points of the deletion and insertion curves
+_SENSITIVITY_DRAWS = 5  # the costliest metric (an attribution per draw): not 10
 FAITHFULNESS = (
     ("infidelity", "infidelity (noise 0.1 sd)", "lower"),
-    ("sensitivity_max", "sensitivity_max (radius 0.02, 5 draws)", "lower"),
+    (
+        "sensitivity_max",
+        f"sensitivity_max (radius 0.02, {_SENSITIVITY_DRAWS} draws)",
+        "lower",
+    ),
     ("deletion_auc", "deletion AUC", "lower"),
     ("insertion_auc", "insertion AUC", "higher"),
     ("faithfulness_correlation", "faithfulness correlation", "higher"),
@@ -425,15 +431,14 @@ def _faithfulness(explainer, X, baseline, seed, prefix):
 
     values = {
         "infidelity": metrics.infidelity(explainer, X, random_state=seed),
-        # the costliest (an attribution per draw): 5 draws, not the default 10
         "sensitivity_max": metrics.sensitivity_max(
-            explainer, X, n_perturbations=5, random_state=seed
+            explainer, X, n_perturbations=_SENSITIVITY_DRAWS, random_state=seed
         ),
         "deletion_auc": metrics.deletion_auc(
-            explainer, X, baseline=baseline, n_steps=20
+            explainer, X, baseline=baseline, n_steps=_CURVE_STEPS
         ),
         "insertion_auc": metrics.insertion_auc(
-            explainer, X, baseline=baseline, n_steps=20
+            explainer, X, baseline=baseline, n_steps=_CURVE_STEPS
         ),
         "faithfulness_correlation": metrics.faithfulness_correlation(
             explainer, X, baseline=baseline, random_state=seed
@@ -467,7 +472,6 @@ def _faithfulness_best(section, rules):
         means = {rule: section.metrics[f"faith_{rule}_{key}"] for rule in labels}
         pick = (min if better == "lower" else max)(means, key=means.get)
         best.append(f"{label}: {labels[pick]}")
-
     return (
         "Best by each metric (means over seeds): " + "; ".join(best) + ". Infidelity "
         "asks how well φ·(x − x̃) predicts the change of a small perturbation (the "
@@ -1167,7 +1171,8 @@ def mnist_section(data, config=FULL, random_state=0, n_jobs=1):
         f"accuracy is {section.pm('surrogate_accuracy')}.",
         "**How faithful the explanations are** (`sklearn_gradexplain.metrics`): "
         f"of P(digit 1) on the {m['n_ones']:.0f} test images of ones, with a blank "
-        "image as the one baseline of the deletion and insertion curves (20 steps) "
+        "image as the one baseline of the deletion and insertion curves "
+        f"({_CURVE_STEPS} steps) "
         "and of the 50 random subsets of the faithfulness correlation; infidelity "
         "and sensitivity are in units of P² and P (mean ± sd over seeds):",
         _faithfulness_table(section, _MNIST_RULE_LABELS),
@@ -1552,9 +1557,9 @@ def black_box_section(config=FULL, random_state=0, n_jobs=1):
         "|f(x) − f(baseline)|.",
         "**How faithful the explanations are** (`sklearn_gradexplain.metrics`, "
         "the same finite differences): of P(benign) on the held-out rows, with the "
-        "training mean as the one baseline of the deletion and insertion curves (20 "
-        "steps) and of the 50 random subsets of the faithfulness correlation (mean "
-        "± sd over seeds):",
+        "training mean as the one baseline of the deletion and insertion curves "
+        f"({_CURVE_STEPS} steps) and of the 50 random subsets of the faithfulness "
+        "correlation (mean ± sd over seeds):",
         _faithfulness_table(section, tuple(_RULE_TITLES.items())),
         _faithfulness_best(section, tuple(_RULE_TITLES.items())),
     ]
