@@ -262,13 +262,14 @@ def _seeds(config, random_state):
     return [random_state + i for i in range(config["n_seeds"])]
 
 
-def _split(target, seed, test_size):
+def _split(target, seed, test_size=None, train_size=None):
     """Stratified train / held-out indices of one seed."""
     from sklearn.model_selection import train_test_split
 
     return train_test_split(
         np.arange(len(target)),
         test_size=test_size,
+        train_size=train_size,
         stratify=target,
         random_state=seed,
     )
@@ -362,14 +363,7 @@ def movie_review_data(config=FULL, data_home=None, random_state=0):
     texts = np.asarray(reviews.data, dtype=object)
     target, rating = reviews.target, reviews.rating
     if config["max_reviews"] is not None and config["max_reviews"] < len(target):
-        from sklearn.model_selection import train_test_split
-
-        keep, _ = train_test_split(
-            np.arange(len(target)),
-            train_size=config["max_reviews"],
-            stratify=target,
-            random_state=random_state,
-        )
+        keep, _ = _split(target, random_state, train_size=config["max_reviews"])
         texts, target, rating = texts[keep], target[keep], rating[keep]
     return Bunch(
         texts=texts, target=target, rating=rating, lexicon=load_sentiment_lexicon()
@@ -995,14 +989,7 @@ def mnist_data(config=FULL, random_state=0):
     digits = load_mnist()
     X, y = digits.data / 255.0, digits.target
     if config["max_digits"] is not None and config["max_digits"] < len(y):
-        from sklearn.model_selection import train_test_split
-
-        keep, _ = train_test_split(
-            np.arange(len(y)),
-            train_size=config["max_digits"],
-            stratify=y,
-            random_state=random_state,
-        )
+        keep, _ = _split(y, random_state, train_size=config["max_digits"])
         X, y = X[keep], y[keep]
     return Bunch(data=X, target=y)
 
